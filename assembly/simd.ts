@@ -1,0 +1,33 @@
+// Small SIMD helpers shared by every kernel family. One source, three builds: with relaxed SIMD
+// `madd` is a fused multiply-add; with plain SIMD a mul then an add; the scalar build never
+// reaches these (kernels guard their vector bodies with `if (ASC_FEATURE_SIMD)`).
+
+/** a·b + c, lane-wise. */
+// @ts-ignore: decorator
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+}
+
+/** Clamp lanes to [lo, hi]; NaN stays NaN (pmin/pmax would drop it, min/max keep it). */
+// @ts-ignore: decorator
+@inline export function clamp(v: v128, lo: v128, hi: v128): v128 {
+  return f32x4.min(f32x4.max(v, lo), hi);
+}
+
+/** Store the first `n` (0..4) lanes of `v` at `p`. */
+// @ts-ignore: decorator
+@inline export function storeLanes(p: usize, v: v128, n: i32): void {
+  if (n >= 4) { v128.store(p, v); return; }
+  if (n >= 2) { v128.store64_lane(p, v, 0); if (n == 3) v128.store32_lane(p + 8, v, 2); return; }
+  if (n == 1) v128.store32_lane(p, v, 0);
+}
+
+/** Scalar clamp with the same NaN behaviour as the vector one. */
+// @ts-ignore: decorator
+@inline export function clampf(v: f32, lo: f32, hi: f32): f32 {
+  return min(max(v, lo), hi);
+}

@@ -1,0 +1,41 @@
+// Build: AssemblyScript kernels (three builds of one source) → build/*.wasm, then the TypeScript
+// host bundled by esbuild into dist/index.js with the wasm embedded as bytes (works where there is
+// no file system), the .wasm files beside it (for runtimes that need a precompiled module), and
+// .d.ts types from tsc. `node build.mjs --no-types` skips tsc (faster inner loop).
+import asc from 'assemblyscript/asc';
+import * as esbuild from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+
+const targets = ['simd', 'relaxed-simd', 'scalar'];
+const noTypes = process.argv.includes('--no-types');
+
+for (const target of targets) {
+  const { error, stderr } = await asc.main(['assembly/index.ts', '--config', 'asconfig.json', '--target', target], {});
+  if (error) {
+    console.error(stderr.toString());
+    console.error(`asc failed for target ${target}: ${error.message}`);
+    process.exit(1);
+  }
+}
+
+rmSync('dist', { recursive: true, force: true });
+mkdirSync('dist/wasm', { recursive: true });
+for (const target of targets) cpSync(`build/${target}.wasm`, `dist/wasm/${target}.wasm`);
+
+await esbuild.build({
+  entryPoints: ['src/index.ts'],
+  outfile: 'dist/index.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  loader: { '.wasm': 'binary' },
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
+if (!noTypes) {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+}

@@ -1,0 +1,54 @@
+// Test runner: bundle every tests/**/*.test.ts with esbuild (each bundle has its own copy of the
+// library, so tests that force a backend do not disturb others), run them with uvu, and end with
+// the line CI reads: `N passed, N failed`. Arguments filter test files by substring.
+import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, rmSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const filters = process.argv.slice(2);
+const files = [];
+(function walk(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p);
+    else if (e.name.endsWith('.test.ts') && (!filters.length || filters.some((f) => p.includes(f)))) files.push(p);
+  }
+})('tests');
+files.sort();
+
+rmSync('.build/tests', { recursive: true, force: true });
+mkdirSync('.build/tests', { recursive: true });
+await esbuild.build({
+  entryPoints: files,
+  outdir: '.build/tests',
+  outbase: 'tests',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'es2022',
+  loader: { '.wasm': 'binary' },
+  external: ['uvu', 'uvu/*'],
+  logLevel: 'warning',
+});
+
+let passed = 0, failed = 0, skipped = 0;
+for (const file of files) {
+  const out = join('.build/tests', relative('tests', file)).replace(/\.ts$/, '.mjs');
+  const r = spawnSync(process.execPath, [out], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  const num = (label) => Number((r.stdout.match(new RegExp(`${label}:\\s+(\\d+)`)) || [])[1] || 0);
+  const total = num('Total'), ok = num('Passed'), skip = num('Skipped');
+  passed += ok;
+  skipped += skip;
+  failed += total - ok - skip;
+  if (r.status !== 0 && total - ok - skip === 0) {
+    // Crashed before or after its tests: count the file as one failure.
+    failed += 1;
+    console.error(`${file}: exited with status ${r.status}${r.signal ? ` (${r.signal})` : ''}`);
+  }
+}
+console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed ? 1 : 0);

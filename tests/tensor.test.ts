@@ -1,0 +1,128 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  init, tensor, zeros, fill, tidy, keep, memoryStats, backend, Tensor,
+  ShapeError, DTypeError, DisposedError, OutOfMemoryError, ArgumentError,
+} from '../src/index.ts';
+import { throwsTyped } from './helpers.ts';
+
+test.before(async () => {
+  await init();
+});
+
+test('tensor from flat and nested data, toArray copies', () => {
+  const a = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+  assert.equal(a.shape, [2, 3]);
+  assert.is(a.dtype, 'float32');
+  const copy = a.toArray();
+  copy[0] = 99;
+  assert.equal(Array.from(a.toArray()), [1, 2, 3, 4, 5, 6]);
+  const b = tensor([[1, 2], [3, 4], [5, 6]]);
+  assert.equal(b.shape, [3, 2]);
+  const c = tensor([7, -8], [2], 'int32');
+  assert.ok(c.toArray() instanceof Int32Array);
+  assert.equal(Array.from(c.toArray()), [7, -8]);
+  for (const t of [a, b, c]) t.dispose();
+});
+
+test('zeros and fill', () => {
+  const z = zeros([2, 3, 4, 5]);
+  assert.ok(z.toArray().every((v) => v === 0));
+  const f = fill([3], 2.5);
+  assert.equal(Array.from(f.toArray()), [2.5, 2.5, 2.5]);
+  z.dispose();
+  f.dispose();
+});
+
+test('bad tensor arguments throw typed errors', () => {
+  throwsTyped(() => tensor([1, 2, 3], [2, 2]), ShapeError, 'tensor', '[2,2]', '3');
+  throwsTyped(() => tensor([[1, 2], [3]]), ShapeError, 'ragged');
+  throwsTyped(() => tensor([1.5], [1], 'int32'), DTypeError, 'int32');
+  throwsTyped(() => tensor([1], [1], 'float64' as never), DTypeError, 'dtype');
+  throwsTyped(() => zeros([2, -1]), ShapeError, 'zeros');
+  assert.is(memoryStats().tensors, 0);
+});
+
+test('disposed tensors cannot be used; dispose twice is harmless', () => {
+  const a = tensor([1, 2], [2]);
+  a.dispose();
+  a.dispose();
+  assert.ok(a.isDisposed);
+  throwsTyped(() => a.toArray(), DisposedError, 'toArray', '[2]');
+});
+
+test('tidy frees what fn allocated but did not return, nested', () => {
+  const before = memoryStats().tensors;
+  let inner: Tensor | undefined;
+  const out = tidy(() => {
+    zeros([4]);
+    const kept = keep(zeros([1]));
+    const r = tidy(() => {
+      zeros([8]);
+      inner = zeros([2]);
+      return { a: inner, list: [zeros([3])] };
+    });
+    assert.is(r.a, inner);
+    kept.dispose();
+    return r.list[0];
+  });
+  assert.is(memoryStats().tensors, before + 1);
+  assert.ok(inner!.isDisposed);
+  assert.ok(!out.isDisposed);
+  out.dispose();
+  assert.is(memoryStats().tensors, before);
+  throwsTyped(() => tidy(() => Promise.resolve(1) as never), ArgumentError, 'synchronous');
+});
+
+test('tidy disposes on throw', () => {
+  const before = memoryStats().tensors;
+  assert.throws(() => tidy(() => {
+    zeros([4]);
+    throw new Error('boom');
+  }), /boom/);
+  assert.is(memoryStats().tensors, before);
+});
+
+test('a long alloc/free loop reuses memory instead of growing it', () => {
+  const first = zeros([1000]);
+  first.dispose();
+  const reserved = memoryStats().wasmBytes;
+  for (let i = 0; i < 2000; i++) {
+    const n = 1 + ((i * 7919) % 5000);
+    const a = zeros([n]);
+    const b = zeros([n + 17]);
+    a.dispose();
+    const c = zeros([3 * n]);
+    b.dispose();
+    c.dispose();
+  }
+  assert.is(memoryStats().wasmBytes, Math.max(reserved, memoryStats().wasmBytes));
+  assert.ok(memoryStats().wasmBytes <= Math.max(reserved, 4 * 65536 + 4 * 16000 * 4), `grew to ${memoryStats().wasmBytes}`);
+  assert.is(memoryStats().tensors, 0);
+});
+
+test('views survive memory growth (no stale typed arrays)', () => {
+  const a = tensor([1, 2, 3], [3]);
+  const big = zeros([8 * 1024 * 1024]); // 32 MiB forces a grow
+  assert.equal(Array.from(a.toArray()), [1, 2, 3]);
+  const b = tensor([4, 5], [2]);
+  assert.equal(Array.from(b.toArray()), [4, 5]);
+  for (const t of [a, big, b]) t.dispose();
+});
+
+test('out of memory is a clear error that leaves earlier tensors intact', () => {
+  const a = tensor([1, 2, 3], [3]);
+  throwsTyped(() => zeros([1 << 30, 2]), OutOfMemoryError, 'requested', 'in use');
+  assert.equal(Array.from(a.toArray()), [1, 2, 3]);
+  a.dispose();
+});
+
+test('backend is one of the three builds', () => {
+  assert.ok(['relaxed-simd', 'simd', 'scalar'].includes(backend()));
+});
+
+test('no live tensors remain', () => {
+  assert.is(memoryStats().tensors, 0);
+});
+
+test.run();
