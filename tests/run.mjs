@@ -17,11 +17,12 @@ const files = [];
 })('tests');
 files.sort();
 
-rmSync('.build/tests', { recursive: true, force: true });
-mkdirSync('.build/tests', { recursive: true });
+const outdir = `.build/tests-${process.pid}`;
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
 await esbuild.build({
   entryPoints: files,
-  outdir: '.build/tests',
+  outdir,
   outbase: 'tests',
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -35,7 +36,7 @@ await esbuild.build({
 
 let passed = 0, failed = 0, skipped = 0;
 for (const file of files) {
-  const out = join('.build/tests', relative('tests', file)).replace(/\.ts$/, '.mjs');
+  const out = join(outdir, relative('tests', file)).replace(/\.ts$/, '.mjs');
   const r = spawnSync(process.execPath, [out], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
@@ -50,5 +51,6 @@ for (const file of files) {
     console.error(`${file}: exited with status ${r.status}${r.signal ? ` (${r.signal})` : ''}`);
   }
 }
+rmSync(outdir, { recursive: true, force: true });
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed ? 1 : 0);
