@@ -139,3 +139,191 @@ export function locally_connected_f32(
     }
   }
 }
+
+// ---- gradients ----
+
+/**
+ * Filter gradient of a convolution (one group): dw[t][c][o] = Σ_p A(p, t)[c] · dy[p][o] for
+ * t < T, c < K, o < N, where A(p, t) is the input row at x + ind[p·T + t] (negative = padding,
+ * contributes nothing) and dy rows are `dyStride` bytes apart. dw rows (one per c) are `dwStride`
+ * bytes apart, taps K·dwStride apart. Overwrites dw. Register tile: 4 channels × 8 outputs.
+ */
+export function conv_filter_grad_f32(
+  P: i32, T: i32, K: i32, N: i32,
+  x: usize, ind: usize, dy: usize, dyStride: i32, dw: usize, dwStride: i32,
+): void {
+  const rowInd = <usize>T << 2;
+  for (let t = 0; t < T; t++) {
+    const it = ind + (<usize>t << 2);
+    const dwt = dw + <usize>t * <usize>K * <usize>dwStride;
+    for (let c0 = 0; c0 < K; c0 += 4) {
+      const cr = min(K - c0, 4);
+      // Channel offsets of the tile's 4 rows; a partial tile repeats its last channel.
+      const x0 = <usize>c0 << 2;
+      const x1 = <usize>(c0 + min(1, cr - 1)) << 2;
+      const x2 = <usize>(c0 + min(2, cr - 1)) << 2;
+      const x3 = <usize>(c0 + min(3, cr - 1)) << 2;
+      let o0 = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; o0 + 8 <= N; o0 += 8) {
+          let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+          let dp = dy + (<usize>o0 << 2);
+          for (let p = 0; p < P; p++) {
+            const off = load<i32>(it + <usize>p * rowInd);
+            if (off >= 0) {
+              const xp = x + <usize>off;
+              const b0 = v128.load(dp);
+              const b1 = v128.load(dp, 16);
+              const v0 = v128.load32_splat(xp + x0);
+              const v1 = v128.load32_splat(xp + x1);
+              const v2 = v128.load32_splat(xp + x2);
+              const v3 = v128.load32_splat(xp + x3);
+              a00 = madd(v0, b0, a00); a01 = madd(v0, b1, a01);
+              a10 = madd(v1, b0, a10); a11 = madd(v1, b1, a11);
+              a20 = madd(v2, b0, a20); a21 = madd(v2, b1, a21);
+              a30 = madd(v3, b0, a30); a31 = madd(v3, b1, a31);
+            }
+            dp += <usize>dyStride;
+          }
+          const out = dwt + <usize>c0 * <usize>dwStride + (<usize>o0 << 2);
+          v128.store(out, a00); v128.store(out, a01, 16);
+          if (cr > 1) { v128.store(out + <usize>dwStride, a10); v128.store(out + <usize>dwStride, a11, 16); }
+          if (cr > 2) { v128.store(out + 2 * <usize>dwStride, a20); v128.store(out + 2 * <usize>dwStride, a21, 16); }
+          if (cr > 3) { v128.store(out + 3 * <usize>dwStride, a30); v128.store(out + 3 * <usize>dwStride, a31, 16); }
+        }
+      }
+      // Remaining outputs (and the scalar build): one output column at a time.
+      for (; o0 < N; o0++) {
+        let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+        let dp = dy + (<usize>o0 << 2);
+        for (let p = 0; p < P; p++) {
+          const off = load<i32>(it + <usize>p * rowInd);
+          if (off >= 0) {
+            const xp = x + <usize>off;
+            const g = load<f32>(dp);
+            s0 += load<f32>(xp + x0) * g;
+            s1 += load<f32>(xp + x1) * g;
+            s2 += load<f32>(xp + x2) * g;
+            s3 += load<f32>(xp + x3) * g;
+          }
+          dp += <usize>dyStride;
+        }
+        const out = dwt + <usize>c0 * <usize>dwStride + (<usize>o0 << 2);
+        store<f32>(out, s0);
+        if (cr > 1) store<f32>(out + <usize>dwStride, s1);
+        if (cr > 2) store<f32>(out + 2 * <usize>dwStride, s2);
+        if (cr > 3) store<f32>(out + 3 * <usize>dwStride, s3);
+      }
+    }
+  }
+}
+
+/** db[n] = Σ_r dy[r][n] over `rows` rows of N floats (bias gradient). Overwrites db. */
+export function bias_grad_f32(dy: usize, rows: i32, N: i32, db: usize): void {
+  const rowBytes = <usize>N << 2;
+  let n = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; n + 16 <= N; n += 16) {
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+      let p = dy + (<usize>n << 2);
+      for (let r = 0; r < rows; r++) {
+        a0 = f32x4.add(a0, v128.load(p));
+        a1 = f32x4.add(a1, v128.load(p, 16));
+        a2 = f32x4.add(a2, v128.load(p, 32));
+        a3 = f32x4.add(a3, v128.load(p, 48));
+        p += rowBytes;
+      }
+      const o = db + (<usize>n << 2);
+      v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+    }
+    for (; n + 4 <= N; n += 4) {
+      let a0 = f32x4.splat(0);
+      let p = dy + (<usize>n << 2);
+      for (let r = 0; r < rows; r++) { a0 = f32x4.add(a0, v128.load(p)); p += rowBytes; }
+      v128.store(db + (<usize>n << 2), a0);
+    }
+  }
+  for (; n < N; n++) {
+    let s: f32 = 0;
+    let p = dy + (<usize>n << 2);
+    for (let r = 0; r < rows; r++) { s += load<f32>(p); p += rowBytes; }
+    store<f32>(db + (<usize>n << 2), s);
+  }
+}
+
+/**
+ * Input gradient of locally_connected_f32: dx[ind[m·T+t] + k] += Σ_n W(m)[t][k][n] · dy[outInd[m] + n].
+ * Accumulates: the host zero-fills dx first.
+ */
+export function locally_connected_input_grad_f32(
+  M: i32, P: i32, N: i32, K: i32, T: i32,
+  dx: usize, ind: usize, w: usize, dy: usize, outInd: usize,
+): void {
+  const nBytes = <usize>N << 2;
+  const pixelBytes = <usize>T * <usize>K * nBytes;
+  for (let m = 0; m < M; m++) {
+    const im = ind + ((<usize>m * <usize>T) << 2);
+    const gm = dy + <usize>load<i32>(outInd + (<usize>m << 2));
+    let wp = w + <usize>(m % P) * pixelBytes;
+    for (let t = 0; t < T; t++) {
+      const o = load<i32>(im + (<usize>t << 2));
+      if (o < 0) { wp += <usize>K * nBytes; continue; }
+      let xp = dx + <usize>o;
+      for (let k = 0; k < K; k++) {
+        let n = 0;
+        let s: f32 = 0;
+        if (ASC_FEATURE_SIMD) {
+          let acc = f32x4.splat(0);
+          for (; n + 4 <= N; n += 4) acc = madd(v128.load(wp + (<usize>n << 2)), v128.load(gm + (<usize>n << 2)), acc);
+          s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+        }
+        for (; n < N; n++) s += load<f32>(wp + (<usize>n << 2)) * load<f32>(gm + (<usize>n << 2));
+        store<f32>(xp, load<f32>(xp) + s);
+        xp += 4;
+        wp += nBytes;
+      }
+    }
+  }
+}
+
+/**
+ * Filter gradient of locally_connected_f32 over a batch of `batch` images of P pixels each:
+ * dW(p)[t][k][n] = Σ_b x[ind[(b·P+p)·T+t] + k] · dy[outInd[b·P+p] + n]. Overwrites dw.
+ */
+export function locally_connected_filter_grad_f32(
+  batch: i32, P: i32, N: i32, K: i32, T: i32,
+  x: usize, ind: usize, dy: usize, outInd: usize, dw: usize,
+): void {
+  const nBytes = <usize>N << 2;
+  for (let p = 0; p < P; p++) {
+    for (let t = 0; t < T; t++) {
+      for (let k = 0; k < K; k++) {
+        const row = dw + ((<usize>p * <usize>T + <usize>t) * <usize>K + <usize>k) * nBytes;
+        let n = 0;
+        if (ASC_FEATURE_SIMD) {
+          for (; n + 4 <= N; n += 4) {
+            let acc = f32x4.splat(0);
+            for (let b = 0; b < batch; b++) {
+              const m = b * P + p;
+              const o = load<i32>(ind + ((<usize>m * <usize>T + <usize>t) << 2));
+              if (o < 0) continue;
+              const g = dy + <usize>load<i32>(outInd + (<usize>m << 2)) + (<usize>n << 2);
+              acc = madd(v128.load32_splat(x + <usize>o + (<usize>k << 2)), v128.load(g), acc);
+            }
+            v128.store(row + (<usize>n << 2), acc);
+          }
+        }
+        for (; n < N; n++) {
+          let s: f32 = 0;
+          for (let b = 0; b < batch; b++) {
+            const m = b * P + p;
+            const o = load<i32>(ind + ((<usize>m * <usize>T + <usize>t) << 2));
+            if (o < 0) continue;
+            s += load<f32>(x + <usize>o + (<usize>k << 2)) * load<f32>(dy + <usize>load<i32>(outInd + (<usize>m << 2)) + (<usize>n << 2));
+          }
+          store<f32>(row + (<usize>n << 2), s);
+        }
+      }
+    }
+  }
+}

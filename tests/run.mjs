@@ -3,7 +3,7 @@
 // the line CI reads: `N passed, N failed`. Arguments filter test files by substring.
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const filters = process.argv.slice(2);
@@ -37,7 +37,9 @@ await esbuild.build({
 let passed = 0, failed = 0, skipped = 0;
 for (const file of files) {
   const out = join(outdir, relative('tests', file)).replace(/\.ts$/, '.mjs');
-  const r = spawnSync(process.execPath, [out], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  // A test file may ask for engine flags on its first line: `// node-flags: --flag ...`.
+  const flags = (readFileSync(file, 'utf8').match(/^\/\/ node-flags: (.*)$/m) || [])[1]?.split(/\s+/) ?? [];
+  const r = spawnSync(process.execPath, [...flags, out], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   const num = (label) => Number((r.stdout.match(new RegExp(`${label}:\\s+(\\d+)`)) || [])[1] || 0);

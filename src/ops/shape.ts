@@ -79,9 +79,8 @@ export function convTransposePads(op: string, padding: Padding | undefined, inHW
     const h = axis(0), w = axis(1);
     return { pads: [h.pad, w.pad], outPad: [h.out, w.out] };
   }
-  if (p === 'valid') return { pads: [[0, 0], [0, 0]], outPad: outputPadding };
   if (p === 'full') throw new ArgumentError(`${op}: padding 'full' has no meaning for a transposed convolution; use 'valid', 'same', a number or pairs`);
-  const e = explicitPads(op, p);
+  const e: Pads | null = p === 'valid' ? [[0, 0], [0, 0]] : explicitPads(op, p);
   if (!e) throw new ArgumentError(`${op}: padding must be 'valid', 'same', a number or [[top, bottom], [left, right]], got ${JSON.stringify(p)}`);
   for (const i of [0, 1] as const) {
     if (outputPadding[i] >= Math.max(s[i], d[i])) {

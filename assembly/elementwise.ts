@@ -1,0 +1,601 @@
+import { clamp } from './simd';
+
+// Elementwise activations, softmax over rows, maxout. Every kernel reads x and writes y over raw
+// addresses and is safe in place (x == y). Each vector helper `name4` has a scalar twin `name1`
+// that performs the same f32 operations in the same order, so an element gets bit-identical
+// results in the SIMD body and in the scalar tail (and in the scalar build). That is why the
+// polynomials use mul + add even in the relaxed build: a fused madd would round differently
+// from the scalar tail.
+//
+// exp: x = n·ln2 + r, |r| ≤ ln2/2 (Cody–Waite split of ln2), expm1(r) by a degree-6 minimax
+// polynomial (relative error 1.3e-8 before f32 rounding), then scaled by 2^n.
+
+const LOG2E: f32 = 1.44269502;
+const LN2_HI: f32 = 0.693145752; // 0x3f317200: n·LN2_HI is exact for |n| ≤ 256
+const LN2_LO: f32 = 1.42860677e-6;
+const EXP_LO: f32 = -104.0; // exp(-104) < 2^-150: rounds to 0
+const EXP_HI: f32 = 89.0; // exp(89) > FLT_MAX: rounds to +Infinity
+const EXPM1_LO: f32 = -87.0; // expm1(-87) is -1 in f32, and n ≥ -126 keeps 2^n normal
+/** 1.5·2^23 + 127: adding it to an integral n in [-126, 127] leaves n + 127 in the low mantissa bits. */
+const POW2_BIAS: f32 = 12583039.0;
+// expm1(r) ≈ r + r²·(E2 + r·(E3 + r·(E4 + r·(E5 + r·E6)))) on |r| ≤ ln2/2
+const E2: f32 = 0.49999997;
+const E3: f32 = 0.166665435;
+const E4: f32 = 0.0416672006;
+const E5: f32 = 0.00836651400;
+const E6: f32 = 0.00138825225;
+// tanh(x) ≈ x + x³·(T3 + x²·(T5 + x²·(T7 + x²·(T9 + x²·T11)))) on |x| < TANH_SMALL (minimax,
+// relative error 4.4e-9 before f32 rounding). Above it, 1 − 2e/(1+e) with e = exp(−2|x|) has no
+// cancellation worth speaking of.
+const TANH_SMALL: f32 = 0.625;
+const T3: f32 = -0.333332807;
+const T5: f32 = 0.133314416;
+const T7: f32 = -0.0537397154;
+const T9: f32 = 0.0206390824;
+const T11: f32 = -0.00570498221;
+// erfc(z) ≈ t·exp(−z² + Q(t)), t = 1/(1 + z/2), z ≥ 0 (the Numerical Recipes erfcc form, refitted:
+// minimax degree 9, error of Q 9.7e-8, i.e. relative error of erfc, over all z ≥ 0). Relative
+// accuracy in the far tail is what keeps gelu's negative side meaningful.
+const Q0: f32 = -1.26551223;
+const Q1: f32 = 1.00002277;
+const Q2: f32 = 0.374122143;
+const Q3: f32 = 0.0964128599;
+const Q4: f32 = -0.184080318;
+const Q5: f32 = 0.271659821;
+const Q6: f32 = -1.12160099;
+const Q7: f32 = 1.47373760;
+const Q8: f32 = -0.813578546;
+const Q9: f32 = 0.168816686;
+const INV_SQRT2: f32 = 0.707106769;
+/** Φ(x) is 0 or 1 in f32 beyond this; clamping first keeps x² finite. */
+const GELU_CLAMP: f32 = 20.0;
+/** Clears the low 12 mantissa bits: x·x of what remains is exact. */
+const SPLIT_MASK: i32 = <i32>0xfffff000;
+const SIGN_MASK: i32 = <i32>0x80000000;
+const SELU_SCALE: f32 = 1.05070098; // PyTorch's constants
+const SELU_SCALE_ALPHA: f32 = 1.75809932; // scale·alpha = 1.0507009873554805·1.6732632423543772
+const MAX_F32: f32 = 3.40282347e38;
+
+// ---- exp and friends, 4 lanes and 1 lane ----
+
+/** expm1(r) for |r| ≤ ln2/2. */
+// @ts-ignore: decorator
+@inline function expm1Poly4(r: v128): v128 {
+  let p = f32x4.add(f32x4.mul(r, f32x4.splat(E6)), f32x4.splat(E5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E4));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E2));
+  return f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r);
+}
+
+// @ts-ignore: decorator
+@inline function expm1Poly1(r: f32): f32 {
+  let p = r * E6 + E5;
+  p = p * r + E4;
+  p = p * r + E3;
+  p = p * r + E2;
+  return p * r * r + r;
+}
+
+/** 2^n for integral n in [-126, 127], built from the exponent bits. */
+// @ts-ignore: decorator
+@inline function pow2i4(n: v128): v128 {
+  return i32x4.shl(f32x4.add(n, f32x4.splat(POW2_BIAS)), 23);
+}
+
+// @ts-ignore: decorator
+@inline function pow2i1(n: f32): f32 {
+  return reinterpret<f32>(reinterpret<i32>(n + POW2_BIAS) << 23);
+}
+
+/** e^r·2^n for integral n in [-150, 128]; 2^n goes in two halves, each a normal number, so
+ * neither overflow to Infinity nor gradual underflow needs a branch. */
+// @ts-ignore: decorator
+@inline function scaleExp4(n: v128, r: v128): v128 {
+  const n1 = f32x4.floor(f32x4.mul(n, f32x4.splat(0.5)));
+  const e = f32x4.add(expm1Poly4(r), f32x4.splat(1));
+  return f32x4.mul(f32x4.mul(e, pow2i4(n1)), pow2i4(f32x4.sub(n, n1)));
+}
+
+// @ts-ignore: decorator
+@inline function scaleExp1(n: f32, r: f32): f32 {
+  const n1 = floor<f32>(n * 0.5);
+  const e = expm1Poly1(r) + 1;
+  return e * pow2i1(n1) * pow2i1(n - n1);
+}
+
+/** exp(x); NaN stays NaN. */
+// @ts-ignore: decorator
+@inline function exp4(x: v128): v128 {
+  const a = clamp(x, f32x4.splat(EXP_LO), f32x4.splat(EXP_HI));
+  const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
+  const r = f32x4.sub(f32x4.sub(a, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
+  return scaleExp4(n, r);
+}
+
+// @ts-ignore: decorator
+@inline function exp1(x: f32): f32 {
+  const a = min(max(x, EXP_LO), EXP_HI);
+  const n = nearest<f32>(a * LOG2E);
+  const r = (a - n * LN2_HI) - n * LN2_LO;
+  return scaleExp1(n, r);
+}
+
+/**
+ * exp(hi + lo), where lo carries what hi could not hold of the argument (gelu's −x²/2): r is
+ * reduced from hi and lo separately. If clamping moved hi + lo, hi + lo is far outside the
+ * range where that matters.
+ */
+// @ts-ignore: decorator
+@inline function expHiLo4(hi: v128, lo: v128): v128 {
+  const sum = f32x4.add(hi, lo);
+  const a = clamp(sum, f32x4.splat(EXP_LO), f32x4.splat(EXP_HI));
+  const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
+  const inRange = f32x4.eq(a, sum); // false for NaN, which then stays NaN through a
+  const h = v128.bitselect(hi, a, inRange);
+  const l = v128.and(lo, inRange);
+  const r = f32x4.sub(f32x4.add(f32x4.sub(h, f32x4.mul(n, f32x4.splat(LN2_HI))), l), f32x4.mul(n, f32x4.splat(LN2_LO)));
+  return scaleExp4(n, r);
+}
+
+// @ts-ignore: decorator
+@inline function expHiLo1(hi: f32, lo: f32): f32 {
+  const sum = hi + lo;
+  const a = min(max(sum, EXP_LO), EXP_HI);
+  const n = nearest<f32>(a * LOG2E);
+  const inRange = a == sum;
+  const h = inRange ? hi : a;
+  const l: f32 = inRange ? lo : 0;
+  const r = ((h - n * LN2_HI) + l) - n * LN2_LO;
+  return scaleExp1(n, r);
+}
+
+/** expm1(min(x, 0)): accurate relative to the result near 0 (elu and selu need only x ≤ 0). */
+// @ts-ignore: decorator
+@inline function expm1Neg4(x: v128): v128 {
+  const a = clamp(x, f32x4.splat(EXPM1_LO), f32x4.splat(0));
+  const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
+  const r = f32x4.sub(f32x4.sub(a, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
+  const s = pow2i4(n);
+  // 2^n·expm1(r) + (2^n − 1): exact 2^n − 1 for the small n where cancellation could hurt.
+  return f32x4.add(f32x4.mul(expm1Poly4(r), s), f32x4.sub(s, f32x4.splat(1)));
+}
+
+// @ts-ignore: decorator
+@inline function expm1Neg1(x: f32): f32 {
+  const a = min(max(x, EXPM1_LO), <f32>0);
+  const n = nearest<f32>(a * LOG2E);
+  const r = (a - n * LN2_HI) - n * LN2_LO;
+  const s = pow2i1(n);
+  return expm1Poly1(r) * s + (s - 1);
+}
+
+/** 1/(1 + e^−x), from e = exp(−|x|) so that exp never overflows: x ≥ 0 → 1/(1+e), else e/(1+e). */
+// @ts-ignore: decorator
+@inline function sigmoid4(x: v128): v128 {
+  const e = exp4(f32x4.neg(f32x4.abs(x)));
+  const num = v128.bitselect(f32x4.splat(1), e, f32x4.ge(x, f32x4.splat(0)));
+  return f32x4.div(num, f32x4.add(e, f32x4.splat(1)));
+}
+
+// @ts-ignore: decorator
+@inline function sigmoid1(x: f32): f32 {
+  const e = exp1(-abs<f32>(x));
+  const num: f32 = x >= 0 ? 1 : e;
+  return num / (e + 1);
+}
+
+function tanh4(x: v128): v128 {
+  const x2 = f32x4.mul(x, x);
+  let p = f32x4.add(f32x4.mul(x2, f32x4.splat(T11)), f32x4.splat(T9));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(T7));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(T5));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(T3));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, x2), x), x);
+  const a = f32x4.abs(x);
+  const e = exp4(f32x4.mul(a, f32x4.splat(-2)));
+  const big = f32x4.div(f32x4.sub(f32x4.splat(1), e), f32x4.add(f32x4.splat(1), e));
+  const signed = v128.bitselect(x, big, i32x4.splat(SIGN_MASK));
+  // NaN fails the comparison and takes the exp path, which keeps it NaN.
+  return v128.bitselect(small, signed, f32x4.lt(a, f32x4.splat(TANH_SMALL)));
+}
+
+function tanh1(x: f32): f32 {
+  const x2 = x * x;
+  let p = x2 * T11 + T9;
+  p = p * x2 + T7;
+  p = p * x2 + T5;
+  p = p * x2 + T3;
+  const small = p * x2 * x + x;
+  const a = abs<f32>(x);
+  const e = exp1(a * -2);
+  const big = (<f32>1 - e) / (<f32>1 + e);
+  return a < TANH_SMALL ? small : copysign<f32>(big, x);
+}
+
+/**
+ * gelu(x) = x·Φ(x), Φ(x) = erfc(−x/√2)/2, computed from erfc(|x|/√2) on both sides so the
+ * negative tail keeps its relative accuracy (1 + erf(x/√2) would cancel to nothing). x² is
+ * split into an exact head and a small tail before exp, since exp(−x²/2) magnifies its
+ * argument's rounding by x²/2.
+ */
+function gelu4(x: v128): v128 {
+  const xc = clamp(x, f32x4.splat(-GELU_CLAMP), f32x4.splat(GELU_CLAMP));
+  const z = f32x4.mul(f32x4.abs(xc), f32x4.splat(INV_SQRT2));
+  const t = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.mul(z, f32x4.splat(0.5)), f32x4.splat(1)));
+  let q = f32x4.add(f32x4.mul(t, f32x4.splat(Q9)), f32x4.splat(Q8));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q7));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q6));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q5));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q4));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q3));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q2));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q1));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q0));
+  // −x²/2 = −xh²/2 − xl·(x + xh)/2 with xh = x rounded to 12 bits (xh² exact), xl = x − xh.
+  const xh = v128.and(xc, i32x4.splat(SPLIT_MASK));
+  const xl = f32x4.sub(xc, xh);
+  const hi = f32x4.mul(f32x4.mul(xh, xh), f32x4.splat(-0.5));
+  const lo = f32x4.add(f32x4.mul(f32x4.mul(xl, f32x4.add(xc, xh)), f32x4.splat(-0.5)), q);
+  const half = f32x4.mul(f32x4.mul(t, expHiLo4(hi, lo)), f32x4.splat(0.5)); // erfc(|z|)/2
+  const phi = v128.bitselect(f32x4.sub(f32x4.splat(1), half), half, f32x4.ge(xc, f32x4.splat(0)));
+  // −Infinity·0 would be NaN; the limit is 0.
+  return f32x4.mul(f32x4.max(x, f32x4.splat(-MAX_F32)), phi);
+}
+
+function gelu1(x: f32): f32 {
+  const xc = min(max(x, -GELU_CLAMP), GELU_CLAMP);
+  const z = abs<f32>(xc) * INV_SQRT2;
+  const t: f32 = 1 / (z * 0.5 + 1);
+  let q = t * Q9 + Q8;
+  q = q * t + Q7;
+  q = q * t + Q6;
+  q = q * t + Q5;
+  q = q * t + Q4;
+  q = q * t + Q3;
+  q = q * t + Q2;
+  q = q * t + Q1;
+  q = q * t + Q0;
+  const xh = reinterpret<f32>(reinterpret<i32>(xc) & SPLIT_MASK);
+  const xl = xc - xh;
+  const hi = xh * xh * -0.5;
+  const lo = xl * (xc + xh) * -0.5 + q;
+  const half = t * expHiLo1(hi, lo) * 0.5;
+  const phi = xc >= 0 ? <f32>1 - half : half;
+  return max(x, -MAX_F32) * phi;
+}
+
+// ---- kernels ----
+
+/** y[i] = max(x[i], 0) for i < n; NaN stays NaN. */
+export function relu_f32(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, f32x4.max(v128.load(x + o), zero));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, max(load<f32>(x + o), <f32>0));
+  }
+}
+
+/** y[i] = x[i] > 0 ? x[i] : alpha·x[i]. */
+export function leaky_relu_f32(x: usize, y: usize, n: i32, alpha: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    const va = f32x4.splat(alpha);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const v = v128.load(x + o);
+      v128.store(y + o, v128.bitselect(v, f32x4.mul(v, va), f32x4.gt(v, zero)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > 0 ? v : v * alpha);
+  }
+}
+
+/** x, y: [rows][C]; alpha: [C]. y[r][c] = x[r][c] > 0 ? x[r][c] : alpha[c]·x[r][c]. */
+export function prelu_f32(x: usize, alpha: usize, y: usize, rows: i32, C: i32): void {
+  const rowBytes = <usize>C << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * rowBytes;
+    const yr = y + <usize>r * rowBytes;
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      const zero = f32x4.splat(0);
+      for (; c + 4 <= C; c += 4) {
+        const o = <usize>c << 2;
+        const v = v128.load(xr + o);
+        v128.store(yr + o, v128.bitselect(v, f32x4.mul(v, v128.load(alpha + o)), f32x4.gt(v, zero)));
+      }
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2;
+      const v = load<f32>(xr + o);
+      store<f32>(yr + o, v > 0 ? v : v * load<f32>(alpha + o));
+    }
+  }
+}
+
+/** y[i] = x[i] > 0 ? x[i] : alpha·(exp(x[i]) − 1). */
+export function elu_f32(x: usize, y: usize, n: i32, alpha: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    const va = f32x4.splat(alpha);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const v = v128.load(x + o);
+      v128.store(y + o, v128.bitselect(v, f32x4.mul(expm1Neg4(v), va), f32x4.gt(v, zero)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > 0 ? v : expm1Neg1(v) * alpha);
+  }
+}
+
+/** y[i] = scale·(x[i] > 0 ? x[i] : alpha·(exp(x[i]) − 1)), PyTorch's scale and alpha. */
+export function selu_f32(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    const vs = f32x4.splat(SELU_SCALE);
+    const vsa = f32x4.splat(SELU_SCALE_ALPHA);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const v = v128.load(x + o);
+      v128.store(y + o, v128.bitselect(f32x4.mul(v, vs), f32x4.mul(expm1Neg4(v), vsa), f32x4.gt(v, zero)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > 0 ? v * SELU_SCALE : expm1Neg1(v) * SELU_SCALE_ALPHA);
+  }
+}
+
+/** y[i] = 1/(1 + exp(−x[i])). */
+export function sigmoid_f32(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, sigmoid4(v128.load(x + o)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, sigmoid1(load<f32>(x + o)));
+  }
+}
+
+/** y[i] = tanh(x[i]). */
+export function tanh_f32(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, tanh4(v128.load(x + o)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, tanh1(load<f32>(x + o)));
+  }
+}
+
+/** y[i] = x[i]·sigmoid(x[i]); −Infinity gives 0 (the limit), not NaN. */
+export function swish_f32(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const lo = f32x4.splat(-MAX_F32);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const v = v128.load(x + o);
+      v128.store(y + o, f32x4.mul(f32x4.max(v, lo), sigmoid4(v)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, max(v, -MAX_F32) * sigmoid1(v));
+  }
+}
+
+/** y[i] = x[i]·Φ(x[i]) = x·(1 + erf(x/√2))/2 (the exact form); −Infinity gives 0, the limit. */
+export function gelu_f32(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, gelu4(v128.load(x + o)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, gelu1(load<f32>(x + o)));
+  }
+}
+
+/** Largest element of row [p, p + 4·cols); NaN if any element is NaN, −Infinity for cols = 0. */
+function rowMax(p: usize, cols: i32): f32 {
+  let m = <f32>-Infinity;
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    let m0 = f32x4.splat(-Infinity), m1 = m0;
+    for (; c + 8 <= cols; c += 8) {
+      const o = <usize>c << 2;
+      m0 = f32x4.max(m0, v128.load(p + o));
+      m1 = f32x4.max(m1, v128.load(p + o, 16));
+    }
+    for (; c + 4 <= cols; c += 4) m0 = f32x4.max(m0, v128.load(p + (<usize>c << 2)));
+    m0 = f32x4.max(m0, m1);
+    m0 = f32x4.max(m0, v128.shuffle<f32>(m0, m0, 2, 3, 0, 1));
+    m0 = f32x4.max(m0, v128.shuffle<f32>(m0, m0, 1, 0, 3, 2));
+    m = f32x4.extract_lane(m0, 0);
+  }
+  for (; c < cols; c++) m = max(m, load<f32>(p + (<usize>c << 2)));
+  return m;
+}
+
+/**
+ * Σ exp(x[c] − m) over a row; if y != 0 also stores each term at y. Four vector accumulators
+ * keep the sum of a long row accurate (and the adds independent).
+ */
+function rowExpSum(x: usize, y: usize, cols: i32, m: f32): f32 {
+  let s: f32 = 0;
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vm = f32x4.splat(m);
+    let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+    for (; c + 16 <= cols; c += 16) {
+      const o = <usize>c << 2;
+      const e0 = exp4(f32x4.sub(v128.load(x + o), vm));
+      const e1 = exp4(f32x4.sub(v128.load(x + o, 16), vm));
+      const e2 = exp4(f32x4.sub(v128.load(x + o, 32), vm));
+      const e3 = exp4(f32x4.sub(v128.load(x + o, 48), vm));
+      if (y != 0) {
+        v128.store(y + o, e0);
+        v128.store(y + o, e1, 16);
+        v128.store(y + o, e2, 32);
+        v128.store(y + o, e3, 48);
+      }
+      s0 = f32x4.add(s0, e0); s1 = f32x4.add(s1, e1); s2 = f32x4.add(s2, e2); s3 = f32x4.add(s3, e3);
+    }
+    for (; c + 4 <= cols; c += 4) {
+      const o = <usize>c << 2;
+      const e0 = exp4(f32x4.sub(v128.load(x + o), vm));
+      if (y != 0) v128.store(y + o, e0);
+      s0 = f32x4.add(s0, e0);
+    }
+    s0 = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
+    s0 = f32x4.add(s0, v128.shuffle<f32>(s0, s0, 2, 3, 0, 1));
+    s0 = f32x4.add(s0, v128.shuffle<f32>(s0, s0, 1, 0, 3, 2));
+    s = f32x4.extract_lane(s0, 0);
+  }
+  for (; c < cols; c++) {
+    const o = <usize>c << 2;
+    const e = exp1(load<f32>(x + o) - m);
+    if (y != 0) store<f32>(y + o, e);
+    s += e;
+  }
+  return s;
+}
+
+/**
+ * x, y: [rows][cols]. y = exp(x − max) / Σ exp(x − max) per row. As in PyTorch, a row holding NaN
+ * or +Infinity, or only −Infinity, comes out all NaN.
+ */
+export function softmax_f32(x: usize, y: usize, rows: i32, cols: i32): void {
+  const rowBytes = <usize>cols << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * rowBytes;
+    const yr = y + <usize>r * rowBytes;
+    const s = rowExpSum(xr, yr, cols, rowMax(xr, cols));
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vs = f32x4.splat(s);
+      for (; c + 4 <= cols; c += 4) {
+        const o = <usize>c << 2;
+        v128.store(yr + o, f32x4.div(v128.load(yr + o), vs));
+      }
+    }
+    for (; c < cols; c++) {
+      const o = <usize>c << 2;
+      store<f32>(yr + o, load<f32>(yr + o) / s);
+    }
+  }
+}
+
+/** x, y: [rows][cols]. y = x − max − log Σ exp(x − max) per row; NaN rows as in softmax_f32. */
+export function log_softmax_f32(x: usize, y: usize, rows: i32, cols: i32): void {
+  const rowBytes = <usize>cols << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * rowBytes;
+    const yr = y + <usize>r * rowBytes;
+    const m = rowMax(xr, cols);
+    const lse = Mathf.log(rowExpSum(xr, 0, cols, m));
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vm = f32x4.splat(m);
+      const vl = f32x4.splat(lse);
+      for (; c + 4 <= cols; c += 4) {
+        const o = <usize>c << 2;
+        v128.store(yr + o, f32x4.sub(f32x4.sub(v128.load(xr + o), vm), vl));
+      }
+    }
+    for (; c < cols; c++) {
+      const o = <usize>c << 2;
+      store<f32>(yr + o, (load<f32>(xr + o) - m) - lse);
+    }
+  }
+}
+
+/**
+ * x: [rows][C], y: [rows][C/k], C % k == 0. y[r][j] = max of x[r][j·k .. j·k + k); NaN propagates.
+ * Groups never straddle rows, so the work is one flat run of rows·C/k groups. In-place safe: each
+ * store lands at or below data already read.
+ */
+export function maxout_f32(x: usize, y: usize, rows: i32, C: i32, k: i32): void {
+  const groups = rows * (C / k);
+  const kBytes = <usize>k << 2;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (k == 2) {
+      // Four pairs in two vectors: max of the even lanes and the odd lanes.
+      for (; j + 4 <= groups; j += 4) {
+        const p = x + (<usize>j << 3);
+        const a = v128.load(p), b = v128.load(p, 16);
+        const even = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+        const odd = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+        v128.store(y + (<usize>j << 2), f32x4.max(even, odd));
+      }
+    } else if ((k & 3) == 0) {
+      // Whole vectors per group, then across the four lanes.
+      for (; j < groups; j++) {
+        const p = x + <usize>j * kBytes;
+        let m = v128.load(p);
+        for (let i = 4; i < k; i += 4) m = f32x4.max(m, v128.load(p + (<usize>i << 2)));
+        m = f32x4.max(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
+        m = f32x4.max(m, v128.shuffle<f32>(m, m, 1, 0, 3, 2));
+        store<f32>(y + (<usize>j << 2), f32x4.extract_lane(m, 0));
+      }
+    } else {
+      // Four groups at a time, one lane each (a strided gather).
+      for (; j + 4 <= groups; j += 4) {
+        const p = x + <usize>j * kBytes;
+        let m = f32x4.splat(0);
+        m = v128.load32_lane(p, m, 0);
+        m = v128.load32_lane(p + kBytes, m, 1);
+        m = v128.load32_lane(p + 2 * kBytes, m, 2);
+        m = v128.load32_lane(p + 3 * kBytes, m, 3);
+        for (let i = 1; i < k; i++) {
+          const q = p + (<usize>i << 2);
+          let v = f32x4.splat(0);
+          v = v128.load32_lane(q, v, 0);
+          v = v128.load32_lane(q + kBytes, v, 1);
+          v = v128.load32_lane(q + 2 * kBytes, v, 2);
+          v = v128.load32_lane(q + 3 * kBytes, v, 3);
+          m = f32x4.max(m, v);
+        }
+        v128.store(y + (<usize>j << 2), m);
+      }
+    }
+  }
+  for (; j < groups; j++) {
+    const p = x + <usize>j * kBytes;
+    let m = load<f32>(p);
+    for (let i = 1; i < k; i++) m = max(m, load<f32>(p + (<usize>i << 2)));
+    store<f32>(y + (<usize>j << 2), m);
+  }
+}

@@ -1,0 +1,173 @@
+import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { empty, type Tensor } from '../tensor.js';
+import { rt, type Kernels } from '../runtime/wasm.js';
+import { expectNumber, expectTensor } from './check.js';
+
+// Elementwise activations (any rank, float32), softmax / logSoftmax over the last axis, prelu
+// (one alpha per channel of the last axis, NHWC) and maxout (max over k consecutive channels).
+// Each op validates, allocates its output and runs one kernel of assembly/elementwise.ts.
+// conv2d and dense fuse an activation by name: parseActivation at validation time, then
+// activateInPlace on their output.
+
+/** Activations that conv2d, dense and the layers accept by name. */
+export type ActivationName = 'linear' | 'relu' | 'leakyRelu' | 'elu' | 'selu' | 'sigmoid' | 'tanh' | 'swish' | 'gelu' | 'softmax' | 'logSoftmax';
+/** An activation's name, or its name with an alpha (leakyRelu, elu). */
+export type Activation = ActivationName | { name: ActivationName; alpha?: number };
+/** What parseActivation returns: alpha is the default where none was given, 0 where none applies. */
+export type ParsedActivation = { name: ActivationName; alpha: number };
+
+const NAMES: readonly ActivationName[] = ['linear', 'relu', 'leakyRelu', 'elu', 'selu', 'sigmoid', 'tanh', 'swish', 'gelu', 'softmax', 'logSoftmax'];
+/** The activations that take an alpha, and its default. */
+const DEFAULT_ALPHA: Partial<Record<ActivationName, number>> = { leakyRelu: 0.01, elu: 1 };
+
+/**
+ * How each activation runs: y = f(x) over n elements (x == y allowed); row-wise ones see the
+ * last axis as rows of `cols`.
+ */
+type Apply = (k: Kernels, x: number, y: number, n: number, cols: number, alpha: number) => void;
+const APPLY: Record<Exclude<ActivationName, 'linear'>, Apply> = {
+  relu: (k, x, y, n) => k.relu_f32(x, y, n),
+  leakyRelu: (k, x, y, n, _cols, alpha) => k.leaky_relu_f32(x, y, n, alpha),
+  elu: (k, x, y, n, _cols, alpha) => k.elu_f32(x, y, n, alpha),
+  selu: (k, x, y, n) => k.selu_f32(x, y, n),
+  sigmoid: (k, x, y, n) => k.sigmoid_f32(x, y, n),
+  tanh: (k, x, y, n) => k.tanh_f32(x, y, n),
+  swish: (k, x, y, n) => k.swish_f32(x, y, n),
+  gelu: (k, x, y, n) => k.gelu_f32(x, y, n),
+  softmax: (k, x, y, n, cols) => k.softmax_f32(x, y, rowsOf(n, cols), cols),
+  logSoftmax: (k, x, y, n, cols) => k.log_softmax_f32(x, y, rowsOf(n, cols), cols),
+};
+
+/** max(x, 0). */
+export function relu(x: Tensor): Tensor {
+  return unary('relu', x, 0);
+}
+
+/** x > 0 ? x : alpha·x. */
+export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
+  return unary('leakyRelu', x, expectNumber('leakyRelu', 'alpha', alpha, 0.01));
+}
+
+/** x > 0 ? x : alpha[c]·x, with alpha of shape [C], C = x's last dim (channels, NHWC). */
+export function prelu(x: Tensor, alpha: Tensor): Tensor {
+  const op = 'prelu';
+  const t = expectTensor(op, 'x', x);
+  const a = expectTensor(op, 'alpha', alpha);
+  if (t.rank === 0) throw new ShapeError(`${op}: x must have a channel axis, got a scalar ${fmtShape(t.shape)}`);
+  const C = t.shape[t.rank - 1];
+  if (a.rank !== 1 || a.shape[0] !== C) {
+    throw new ShapeError(`${op}: alpha must have shape [${C}] (one per channel of x ${fmtShape(t.shape)}), got alpha ${fmtShape(a.shape)}`);
+  }
+  const y = empty(t.shape);
+  rt().kernels.prelu_f32(t.ptr, a.ptr, y.ptr, rowsOf(t.size, C), C);
+  return y;
+}
+
+/** x > 0 ? x : alpha·(exp(x) − 1). */
+export function elu(x: Tensor, alpha = 1): Tensor {
+  return unary('elu', x, expectNumber('elu', 'alpha', alpha, 1));
+}
+
+/** scale·elu(x, alpha) with PyTorch's alpha = 1.6732632423543772, scale = 1.0507009873554805. */
+export function selu(x: Tensor): Tensor {
+  return unary('selu', x, 0);
+}
+
+/** 1/(1 + exp(−x)). */
+export function sigmoid(x: Tensor): Tensor {
+  return unary('sigmoid', x, 0);
+}
+
+/** Hyperbolic tangent. */
+export function tanh(x: Tensor): Tensor {
+  return unary('tanh', x, 0);
+}
+
+/** x·sigmoid(x) (SiLU). At −Infinity it gives 0, the limit. */
+export function swish(x: Tensor): Tensor {
+  return unary('swish', x, 0);
+}
+
+/** x·Φ(x) = x·(1 + erf(x/√2))/2, the exact (erf) form, PyTorch's default. At −Infinity, 0. */
+export function gelu(x: Tensor): Tensor {
+  return unary('gelu', x, 0);
+}
+
+/** exp(x − max) / Σ exp(x − max) over the last axis; a row holding NaN (or only −Infinity) is all NaN. */
+export function softmax(x: Tensor): Tensor {
+  return unary('softmax', x, 0);
+}
+
+/** x − max − log Σ exp(x − max) over the last axis; NaN rows as in softmax. */
+export function logSoftmax(x: Tensor): Tensor {
+  return unary('logSoftmax', x, 0);
+}
+
+/** Max over each group of k consecutive channels of the last axis: [..., C] → [..., C/k]. NaN propagates. */
+export function maxout(x: Tensor, k: number): Tensor {
+  const op = 'maxout';
+  const t = expectTensor(op, 'x', x);
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
+    throw new ArgumentError(`${op}: k must be a positive integer, got ${typeof k === 'number' ? k : String(k)} (x ${fmtShape(t.shape)})`);
+  }
+  if (t.rank === 0) throw new ShapeError(`${op}: x must have a channel axis, got a scalar ${fmtShape(t.shape)}`);
+  const C = t.shape[t.rank - 1];
+  if (C % k !== 0) throw new ShapeError(`${op}: x's last dim ${C} is not divisible by k = ${k} (x ${fmtShape(t.shape)})`);
+  const y = empty([...t.shape.slice(0, -1), C / k]);
+  rt().kernels.maxout_f32(t.ptr, y.ptr, rowsOf(t.size, C), C, k);
+  return y;
+}
+
+/**
+ * Read an op's `activation` option: null for none (undefined or 'linear'), else the name and its
+ * alpha. Anything else is an ArgumentError naming the op and the valid names. @internal
+ */
+export function parseActivation(op: string, activation: unknown): ParsedActivation | null {
+  if (activation === undefined) return null;
+  let name: unknown = activation;
+  let alpha: unknown;
+  if (activation !== null && typeof activation === 'object' && !Array.isArray(activation)) {
+    for (const key of Object.keys(activation)) {
+      if (key !== 'name' && key !== 'alpha') throw new ArgumentError(`${op}: activation has an unknown key '${key}' (known: name, alpha)`);
+    }
+    ({ name, alpha } = activation as { name?: unknown; alpha?: unknown });
+  }
+  if (typeof name !== 'string' || !(NAMES as readonly string[]).includes(name)) {
+    const got = typeof name === 'string' ? JSON.stringify(name) : String(name);
+    throw new ArgumentError(`${op}: unknown activation ${got} (valid: ${NAMES.join(', ')})`);
+  }
+  const valid = name as ActivationName;
+  const fallback = DEFAULT_ALPHA[valid];
+  if (fallback === undefined) {
+    if (alpha !== undefined) throw new ArgumentError(`${op}: activation '${valid}' takes no alpha, got ${String(alpha)}`);
+    return valid === 'linear' ? null : { name: valid, alpha: 0 };
+  }
+  return { name: valid, alpha: expectNumber(op, `${valid} alpha`, alpha, fallback) };
+}
+
+/** Overwrite t's data with act(t) (softmax kinds over the last axis), using the same kernels as the ops. @internal */
+export function activateInPlace(t: Tensor, act: ParsedActivation): void {
+  expectTensor(act.name, 'x', t);
+  if (act.name === 'linear') return;
+  if (!Object.prototype.hasOwnProperty.call(APPLY, act.name)) {
+    throw new ArgumentError(`activateInPlace: unknown activation ${String(act.name)} (valid: ${NAMES.join(', ')})`);
+  }
+  APPLY[act.name](rt().kernels, t.ptr, t.ptr, t.size, lastDim(t.shape), act.alpha);
+  t.version++;
+}
+
+function unary(op: Exclude<ActivationName, 'linear'>, x: Tensor, alpha: number): Tensor {
+  const t = expectTensor(op, 'x', x);
+  const y = empty(t.shape);
+  APPLY[op](rt().kernels, t.ptr, y.ptr, t.size, lastDim(t.shape), alpha);
+  return y;
+}
+
+/** The last axis' length; a scalar is one row of one. */
+function lastDim(shape: readonly number[]): number {
+  return shape.length ? shape[shape.length - 1] : 1;
+}
+
+function rowsOf(size: number, cols: number): number {
+  return cols === 0 ? 0 : size / cols;
+}

@@ -1,0 +1,58 @@
+import { ShapeError, fmtShape } from '../errors.js';
+import { rt } from '../runtime/wasm.js';
+import { empty, type Tensor } from '../tensor.js';
+import { activateInPlace, parseActivation, type Activation } from './activation.js';
+import { zeroRow } from './cache.js';
+import { expectOptions, expectTensor } from './check.js';
+import { packGemm } from './conv.js';
+import { denseRows } from './conv-backprop.js';
+
+// Fully connected layers run on the same packed indirect GEMM as convolutions (a dense layer is
+// a 1×1 convolution over a 1×1 image): the weights [inputs, units] are packed once per tensor.
+
+export interface DenseOptions {
+  bias?: Tensor;
+  activation?: Activation;
+}
+
+/** x [..., inputs] · w [inputs, units] + bias [units] → [..., units]. */
+export function dense(x: Tensor, w: Tensor, options?: DenseOptions): Tensor {
+  const op = 'dense';
+  const o = expectOptions(op, options, ['bias', 'activation']);
+  expectTensor(op, 'x', x);
+  expectTensor(op, 'w', w, 2);
+  if (x.rank < 1) throw new ShapeError(`${op}: x must have rank ≥ 1, got ${fmtShape(x.shape)}`);
+  const [inputs, units] = w.shape;
+  const K = x.shape[x.rank - 1];
+  if (K !== inputs) {
+    throw new ShapeError(`${op}: input has ${K} features but weights expect ${inputs} (x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)})`);
+  }
+  if (units < 1) throw new ShapeError(`${op}: weights must have at least one unit, got w ${fmtShape(w.shape)}`);
+  let bias: Tensor | null = null;
+  if (o.bias !== undefined) {
+    bias = expectTensor(op, 'bias', o.bias, 1);
+    if (bias.shape[0] !== units) throw new ShapeError(`${op}: bias has ${bias.shape[0]} elements but there are ${units} units (bias ${fmtShape(bias.shape)})`);
+  }
+  const act = parseActivation(op, o.activation);
+  const M = x.size / K || 0;
+  const y = empty([...x.shape.slice(0, -1), units]);
+  if (M === 0) return y;
+  const { kernels } = rt();
+  const rows = denseRows(M, K, units);
+  const zero = zeroRow(K);
+  const packed = packGemm(w, bias, 1, 1, K, units, false, false);
+  const fuseRelu = act?.name === 'relu';
+  kernels.igemm_f32_4x8(M, units, K, 1, x.ptr, rows, zero, packed, y.ptr, rows + M * 4, fuseRelu ? 0 : -Infinity, Infinity);
+  if (act && !fuseRelu) activateInPlace(y, act);
+  return y;
+}
+
+/** [N, ...] → [N, product of the rest] (a copy; tensors own their memory). */
+export function flatten(x: Tensor): Tensor {
+  expectTensor('flatten', 'x', x, undefined);
+  if (x.rank < 1) throw new ShapeError(`flatten: x must have rank ≥ 1, got ${fmtShape(x.shape)}`);
+  const y = empty([x.shape[0], x.shape[0] ? x.size / x.shape[0] : x.shape.slice(1).reduce((a, b) => a * b, 1)]);
+  const u8 = rt().heap.u8();
+  u8.copyWithin(y.ptr, x.ptr, x.ptr + x.bytes);
+  return y;
+}
