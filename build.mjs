@@ -36,6 +36,18 @@ await esbuild.build({
   logLevel: 'warning',
 });
 
+// The MNIST command line (Node only; not part of the package).
+await esbuild.build({
+  entryPoints: ['src/cli/mnist.ts'],
+  outfile: 'build/mnist.mjs',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'es2022',
+  loader: { '.wasm': 'binary' },
+  logLevel: 'warning',
+});
+
 if (!noTypes) {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 }

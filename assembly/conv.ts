@@ -1,4 +1,4 @@
-import { madd, clamp, clampf } from './simd';
+import { madd, clamp, clampf, storeLanes } from './simd';
 
 // Convolution kernels that do not fit the packed GEMM: depthwise (one input channel per group)
 // and locally connected (a different weight matrix per output pixel). Both use the same row
@@ -144,77 +144,124 @@ export function locally_connected_f32(
 
 /**
  * Filter gradient of a convolution (one group): dw[t][c][o] = Σ_p A(p, t)[c] · dy[p][o] for
- * t < T, c < K, o < N, where A(p, t) is the input row at x + ind[p·T + t] (negative = padding,
- * contributes nothing) and dy rows are `dyStride` bytes apart. dw rows (one per c) are `dwStride`
- * bytes apart, taps K·dwStride apart. Overwrites dw. Register tile: 4 channels × 8 outputs.
+ * t < T, c < K, o < N, where A(p, t) is the input row at x + ind[p·T + t] (negative = padding:
+ * reads `zero`, at least one 0.0f) and dy rows are `dyStride` bytes apart. The T·K rows of dw
+ * (row t·K + c) are `dwStride` bytes apart. Overwrites dw.
+ * Register tile: 4 rows of dw × 8 outputs, reducing over p; rows are flattened over (tap,
+ * channel) so one input channel (a first layer) still fills the tile with four taps.
  */
 export function conv_filter_grad_f32(
   P: i32, T: i32, K: i32, N: i32,
-  x: usize, ind: usize, dy: usize, dyStride: i32, dw: usize, dwStride: i32,
+  x: usize, ind: usize, zero: usize, dy: usize, dyStride: i32, dw: usize, dwStride: i32,
 ): void {
+  // Pixels go in chunks, so a chunk's indirection rows and dy rows stay in cache while every
+  // tile of dw reduces over them; the first chunk stores, later chunks add.
+  for (let p0 = 0; p0 < P; p0 += FILTER_GRAD_CHUNK) {
+    filterGradChunk(min(P - p0, FILTER_GRAD_CHUNK), T, K, N, x, ind + ((<usize>p0 * <usize>T) << 2), zero,
+      dy + <usize>p0 * <usize>dyStride, dyStride, dw, dwStride, p0 > 0);
+  }
+}
+
+const FILTER_GRAD_CHUNK = 256;
+
+function filterGradChunk(
+  P: i32, T: i32, K: i32, N: i32,
+  x: usize, ind: usize, zero: usize, dy: usize, dyStride: i32, dw: usize, dwStride: i32, accumulate: bool,
+): void {
+  const R = T * K;
   const rowInd = <usize>T << 2;
-  for (let t = 0; t < T; t++) {
-    const it = ind + (<usize>t << 2);
-    const dwt = dw + <usize>t * <usize>K * <usize>dwStride;
-    for (let c0 = 0; c0 < K; c0 += 4) {
-      const cr = min(K - c0, 4);
-      // Channel offsets of the tile's 4 rows; a partial tile repeats its last channel.
-      const x0 = <usize>c0 << 2;
-      const x1 = <usize>(c0 + min(1, cr - 1)) << 2;
-      const x2 = <usize>(c0 + min(2, cr - 1)) << 2;
-      const x3 = <usize>(c0 + min(3, cr - 1)) << 2;
-      let o0 = 0;
+  for (let r0 = 0; r0 < R; r0 += 4) {
+    const rr = min(R - r0, 4);
+    // Tap and channel of the tile's rows; a partial tile repeats its last row.
+    const ra = r0, rb = r0 + min(1, rr - 1), rc = r0 + min(2, rr - 1), rd = r0 + min(3, rr - 1);
+    const ta = <usize>(ra / K) << 2, tb = <usize>(rb / K) << 2, tc = <usize>(rc / K) << 2, td = <usize>(rd / K) << 2;
+    const ca = <usize>(ra % K) << 2, cb = <usize>(rb % K) << 2, cc = <usize>(rc % K) << 2, cd = <usize>(rd % K) << 2;
+    const out = dw + <usize>r0 * <usize>dwStride;
+    for (let o0 = 0; o0 < N; o0 += 8) {
+      const nr = min(N - o0, 8);
       if (ASC_FEATURE_SIMD) {
-        for (; o0 + 8 <= N; o0 += 8) {
-          let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-          let dp = dy + (<usize>o0 << 2);
-          for (let p = 0; p < P; p++) {
-            const off = load<i32>(it + <usize>p * rowInd);
-            if (off >= 0) {
-              const xp = x + <usize>off;
-              const b0 = v128.load(dp);
-              const b1 = v128.load(dp, 16);
-              const v0 = v128.load32_splat(xp + x0);
-              const v1 = v128.load32_splat(xp + x1);
-              const v2 = v128.load32_splat(xp + x2);
-              const v3 = v128.load32_splat(xp + x3);
-              a00 = madd(v0, b0, a00); a01 = madd(v0, b1, a01);
-              a10 = madd(v1, b0, a10); a11 = madd(v1, b1, a11);
-              a20 = madd(v2, b0, a20); a21 = madd(v2, b1, a21);
-              a30 = madd(v3, b0, a30); a31 = madd(v3, b1, a31);
-            }
-            dp += <usize>dyStride;
-          }
-          const out = dwt + <usize>c0 * <usize>dwStride + (<usize>o0 << 2);
-          v128.store(out, a00); v128.store(out, a01, 16);
-          if (cr > 1) { v128.store(out + <usize>dwStride, a10); v128.store(out + <usize>dwStride, a11, 16); }
-          if (cr > 2) { v128.store(out + 2 * <usize>dwStride, a20); v128.store(out + 2 * <usize>dwStride, a21, 16); }
-          if (cr > 3) { v128.store(out + 3 * <usize>dwStride, a30); v128.store(out + 3 * <usize>dwStride, a31, 16); }
-        }
-      }
-      // Remaining outputs (and the scalar build): one output column at a time.
-      for (; o0 < N; o0++) {
-        let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+        let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         let dp = dy + (<usize>o0 << 2);
+        let ip = ind;
+        const full = nr >= 8;
+        const lo = min(nr, 4), hi = max(nr - 4, 0);
         for (let p = 0; p < P; p++) {
-          const off = load<i32>(it + <usize>p * rowInd);
-          if (off >= 0) {
-            const xp = x + <usize>off;
-            const g = load<f32>(dp);
-            s0 += load<f32>(xp + x0) * g;
-            s1 += load<f32>(xp + x1) * g;
-            s2 += load<f32>(xp + x2) * g;
-            s3 += load<f32>(xp + x3) * g;
-          }
+          const oa = load<i32>(ip + ta), ob = load<i32>(ip + tb), oc = load<i32>(ip + tc), od = load<i32>(ip + td);
+          const b0 = full ? v128.load(dp) : loadPartial(dp, lo);
+          const b1 = full ? v128.load(dp, 16) : loadPartial(dp + 16, hi);
+          const v0 = v128.load32_splat(select<usize>(zero, x + <usize>oa + ca, oa < 0));
+          const v1 = v128.load32_splat(select<usize>(zero, x + <usize>ob + cb, ob < 0));
+          const v2 = v128.load32_splat(select<usize>(zero, x + <usize>oc + cc, oc < 0));
+          const v3 = v128.load32_splat(select<usize>(zero, x + <usize>od + cd, od < 0));
+          a00 = madd(v0, b0, a00); a01 = madd(v0, b1, a01);
+          a10 = madd(v1, b0, a10); a11 = madd(v1, b1, a11);
+          a20 = madd(v2, b0, a20); a21 = madd(v2, b1, a21);
+          a30 = madd(v3, b0, a30); a31 = madd(v3, b1, a31);
           dp += <usize>dyStride;
+          ip += rowInd;
         }
-        const out = dwt + <usize>c0 * <usize>dwStride + (<usize>o0 << 2);
-        store<f32>(out, s0);
-        if (cr > 1) store<f32>(out + <usize>dwStride, s1);
-        if (cr > 2) store<f32>(out + 2 * <usize>dwStride, s2);
-        if (cr > 3) store<f32>(out + 3 * <usize>dwStride, s3);
+        const ob = out + (<usize>o0 << 2);
+        storeRow(ob, a00, a01, nr, accumulate);
+        if (rr > 1) storeRow(ob + <usize>dwStride, a10, a11, nr, accumulate);
+        if (rr > 2) storeRow(ob + 2 * <usize>dwStride, a20, a21, nr, accumulate);
+        if (rr > 3) storeRow(ob + 3 * <usize>dwStride, a30, a31, nr, accumulate);
+      } else {
+        // Scalar build: the same sums, one output column at a time.
+        for (let o = o0; o < o0 + nr; o++) {
+          let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+          let dp = dy + (<usize>o << 2);
+          let ip = ind;
+          for (let p = 0; p < P; p++) {
+            const g = load<f32>(dp);
+            const oa = load<i32>(ip + ta), ob = load<i32>(ip + tb), oc = load<i32>(ip + tc), od = load<i32>(ip + td);
+            s0 += load<f32>(select<usize>(zero, x + <usize>oa + ca, oa < 0)) * g;
+            s1 += load<f32>(select<usize>(zero, x + <usize>ob + cb, ob < 0)) * g;
+            s2 += load<f32>(select<usize>(zero, x + <usize>oc + cc, oc < 0)) * g;
+            s3 += load<f32>(select<usize>(zero, x + <usize>od + cd, od < 0)) * g;
+            dp += <usize>dyStride;
+            ip += rowInd;
+          }
+          const ob = out + (<usize>o << 2);
+          storeScalar(ob, s0, accumulate);
+          if (rr > 1) storeScalar(ob + <usize>dwStride, s1, accumulate);
+          if (rr > 2) storeScalar(ob + 2 * <usize>dwStride, s2, accumulate);
+          if (rr > 3) storeScalar(ob + 3 * <usize>dwStride, s3, accumulate);
+        }
       }
     }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function storeScalar(p: usize, v: f32, accumulate: bool): void {
+  store<f32>(p, accumulate ? load<f32>(p) + v : v);
+}
+
+/** The first n (0..4) floats at p in the low lanes, zeros above; never reads past p + 4n. */
+// @ts-ignore: decorator
+@inline function loadPartial(p: usize, n: i32): v128 {
+  if (n >= 4) return v128.load(p);
+  if (n == 3) return v128.load32_lane(p + 8, v128.load64_zero(p), 2);
+  if (n == 2) return v128.load64_zero(p);
+  if (n == 1) return v128.load32_zero(p);
+  return f32x4.splat(0);
+}
+
+/** Store (or add to) 8 columns (two vectors), or the first `nr` of them. */
+// @ts-ignore: decorator
+@inline function storeRow(p: usize, lo: v128, hi: v128, nr: i32, accumulate: bool): void {
+  if (accumulate) {
+    lo = f32x4.add(lo, loadPartial(p, min(nr, 4)));
+    hi = f32x4.add(hi, loadPartial(p + 16, max(nr - 4, 0)));
+  }
+  if (nr >= 8) {
+    v128.store(p, lo);
+    v128.store(p, hi, 16);
+  } else if (nr >= 4) {
+    v128.store(p, lo);
+    storeLanes(p + 16, hi, nr - 4);
+  } else {
+    storeLanes(p, lo, nr);
   }
 }
 

@@ -24,9 +24,9 @@ const E3: f32 = 0.166665435;
 const E4: f32 = 0.0416672006;
 const E5: f32 = 0.00836651400;
 const E6: f32 = 0.00138825225;
-// tanh(x) ≈ x + x³·(T3 + x²·(T5 + x²·(T7 + x²·(T9 + x²·T11)))) on |x| < TANH_SMALL (minimax,
-// relative error 4.4e-9 before f32 rounding). Above it, 1 − 2e/(1+e) with e = exp(−2|x|) has no
-// cancellation worth speaking of.
+// tanh(a) ≈ a + a³·(T3 + a²·(T5 + a²·(T7 + a²·(T9 + a²·T11)))) for a = |x| < TANH_SMALL (minimax,
+// relative error 4.4e-9 before f32 rounding): exact-to-an-ulp near 0, where (1 − e)/(1 + e) with
+// e = exp(−2a) would cancel. From TANH_SMALL up, that quotient is ≥ 0.55 and loses nothing.
 const TANH_SMALL: f32 = 0.625;
 const T3: f32 = -0.333332807;
 const T5: f32 = 0.133314416;
@@ -185,32 +185,33 @@ const MAX_F32: f32 = 3.40282347e38;
   return num / (e + 1);
 }
 
+/** tanh(|x|) by the polynomial below TANH_SMALL and from exp above, then x's sign (so tanh(−0) = −0). */
 function tanh4(x: v128): v128 {
-  const x2 = f32x4.mul(x, x);
-  let p = f32x4.add(f32x4.mul(x2, f32x4.splat(T11)), f32x4.splat(T9));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(T7));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(T5));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(T3));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, x2), x), x);
   const a = f32x4.abs(x);
+  const a2 = f32x4.mul(a, a);
+  let p = f32x4.add(f32x4.mul(a2, f32x4.splat(T11)), f32x4.splat(T9));
+  p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(T7));
+  p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(T5));
+  p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(T3));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, a2), a), a);
   const e = exp4(f32x4.mul(a, f32x4.splat(-2)));
   const big = f32x4.div(f32x4.sub(f32x4.splat(1), e), f32x4.add(f32x4.splat(1), e));
-  const signed = v128.bitselect(x, big, i32x4.splat(SIGN_MASK));
   // NaN fails the comparison and takes the exp path, which keeps it NaN.
-  return v128.bitselect(small, signed, f32x4.lt(a, f32x4.splat(TANH_SMALL)));
+  const t = v128.bitselect(small, big, f32x4.lt(a, f32x4.splat(TANH_SMALL)));
+  return v128.bitselect(x, t, i32x4.splat(SIGN_MASK));
 }
 
 function tanh1(x: f32): f32 {
-  const x2 = x * x;
-  let p = x2 * T11 + T9;
-  p = p * x2 + T7;
-  p = p * x2 + T5;
-  p = p * x2 + T3;
-  const small = p * x2 * x + x;
   const a = abs<f32>(x);
+  const a2 = a * a;
+  let p = a2 * T11 + T9;
+  p = p * a2 + T7;
+  p = p * a2 + T5;
+  p = p * a2 + T3;
+  const small = p * a2 * a + a;
   const e = exp1(a * -2);
   const big = (<f32>1 - e) / (<f32>1 + e);
-  return a < TANH_SMALL ? small : copysign<f32>(big, x);
+  return copysign<f32>(a < TANH_SMALL ? small : big, x);
 }
 
 /**
@@ -448,46 +449,48 @@ function rowMax(p: usize, cols: i32): f32 {
   return m;
 }
 
+/** Add the four f32 lanes of v to the two f64 accumulators. */
+// @ts-ignore: decorator
+@inline function addWide(acc: v128, v: v128): v128 {
+  return f64x2.add(f64x2.add(acc, f64x2.promote_low_f32x4(v)), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+}
+
 /**
- * Σ exp(x[c] − m) over a row; if y != 0 also stores each term at y. Four vector accumulators
- * keep the sum of a long row accurate (and the adds independent).
+ * Σ exp(x[c] − m) over a row, summed in f64 so that a long row loses nothing to the sum (the
+ * terms are f32, so SIMD and scalar builds agree to far below f32 resolution); if y != 0 also
+ * stores each term at y.
  */
-function rowExpSum(x: usize, y: usize, cols: i32, m: f32): f32 {
-  let s: f32 = 0;
+function rowExpSum(x: usize, y: usize, cols: i32, m: f32): f64 {
+  let s: f64 = 0;
   let c = 0;
   if (ASC_FEATURE_SIMD) {
     const vm = f32x4.splat(m);
-    let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
-    for (; c + 16 <= cols; c += 16) {
+    let s0 = f64x2.splat(0), s1 = s0;
+    for (; c + 8 <= cols; c += 8) {
       const o = <usize>c << 2;
       const e0 = exp4(f32x4.sub(v128.load(x + o), vm));
       const e1 = exp4(f32x4.sub(v128.load(x + o, 16), vm));
-      const e2 = exp4(f32x4.sub(v128.load(x + o, 32), vm));
-      const e3 = exp4(f32x4.sub(v128.load(x + o, 48), vm));
       if (y != 0) {
         v128.store(y + o, e0);
         v128.store(y + o, e1, 16);
-        v128.store(y + o, e2, 32);
-        v128.store(y + o, e3, 48);
       }
-      s0 = f32x4.add(s0, e0); s1 = f32x4.add(s1, e1); s2 = f32x4.add(s2, e2); s3 = f32x4.add(s3, e3);
+      s0 = addWide(s0, e0);
+      s1 = addWide(s1, e1);
     }
     for (; c + 4 <= cols; c += 4) {
       const o = <usize>c << 2;
       const e0 = exp4(f32x4.sub(v128.load(x + o), vm));
       if (y != 0) v128.store(y + o, e0);
-      s0 = f32x4.add(s0, e0);
+      s0 = addWide(s0, e0);
     }
-    s0 = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
-    s0 = f32x4.add(s0, v128.shuffle<f32>(s0, s0, 2, 3, 0, 1));
-    s0 = f32x4.add(s0, v128.shuffle<f32>(s0, s0, 1, 0, 3, 2));
-    s = f32x4.extract_lane(s0, 0);
+    s0 = f64x2.add(s0, s1);
+    s = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1);
   }
   for (; c < cols; c++) {
     const o = <usize>c << 2;
     const e = exp1(load<f32>(x + o) - m);
     if (y != 0) store<f32>(y + o, e);
-    s += e;
+    s += <f64>e;
   }
   return s;
 }
@@ -501,7 +504,7 @@ export function softmax_f32(x: usize, y: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * rowBytes;
     const yr = y + <usize>r * rowBytes;
-    const s = rowExpSum(xr, yr, cols, rowMax(xr, cols));
+    const s = <f32>rowExpSum(xr, yr, cols, rowMax(xr, cols));
     let c = 0;
     if (ASC_FEATURE_SIMD) {
       const vs = f32x4.splat(s);
@@ -524,7 +527,7 @@ export function log_softmax_f32(x: usize, y: usize, rows: i32, cols: i32): void 
     const xr = x + <usize>r * rowBytes;
     const yr = y + <usize>r * rowBytes;
     const m = rowMax(xr, cols);
-    const lse = Mathf.log(rowExpSum(xr, 0, cols, m));
+    const lse = <f32>Math.log(rowExpSum(xr, 0, cols, m));
     let c = 0;
     if (ASC_FEATURE_SIMD) {
       const vm = f32x4.splat(m);
@@ -539,6 +542,14 @@ export function log_softmax_f32(x: usize, y: usize, rows: i32, cols: i32): void 
       store<f32>(yr + o, (load<f32>(xr + o) - m) - lse);
     }
   }
+}
+
+/** Lane-wise max of the k/4 vectors at p (k a multiple of 4). */
+// @ts-ignore: decorator
+@inline function foldMax(p: usize, k: i32): v128 {
+  let m = v128.load(p);
+  for (let i = 4; i < k; i += 4) m = f32x4.max(m, v128.load(p + (<usize>i << 2)));
+  return m;
 }
 
 /**
@@ -561,14 +572,15 @@ export function maxout_f32(x: usize, y: usize, rows: i32, C: i32, k: i32): void 
         v128.store(y + (<usize>j << 2), f32x4.max(even, odd));
       }
     } else if ((k & 3) == 0) {
-      // Whole vectors per group, then across the four lanes.
-      for (; j < groups; j++) {
+      // Four groups at a time: each folded to one vector of lane maxima, then the four vectors
+      // reduced together by two rounds of even/odd max, which leaves group g in lane g.
+      for (; j + 4 <= groups; j += 4) {
         const p = x + <usize>j * kBytes;
-        let m = v128.load(p);
-        for (let i = 4; i < k; i += 4) m = f32x4.max(m, v128.load(p + (<usize>i << 2)));
-        m = f32x4.max(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
-        m = f32x4.max(m, v128.shuffle<f32>(m, m, 1, 0, 3, 2));
-        store<f32>(y + (<usize>j << 2), f32x4.extract_lane(m, 0));
+        const v0 = foldMax(p, k), v1 = foldMax(p + kBytes, k);
+        const v2 = foldMax(p + 2 * kBytes, k), v3 = foldMax(p + 3 * kBytes, k);
+        const m01 = f32x4.max(v128.shuffle<f32>(v0, v1, 0, 2, 4, 6), v128.shuffle<f32>(v0, v1, 1, 3, 5, 7));
+        const m23 = f32x4.max(v128.shuffle<f32>(v2, v3, 0, 2, 4, 6), v128.shuffle<f32>(v2, v3, 1, 3, 5, 7));
+        v128.store(y + (<usize>j << 2), f32x4.max(v128.shuffle<f32>(m01, m23, 0, 2, 4, 6), v128.shuffle<f32>(m01, m23, 1, 3, 5, 7)));
       }
     } else {
       // Four groups at a time, one lane each (a strided gather).

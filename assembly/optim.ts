@@ -76,12 +76,15 @@ export function adagrad_step_f32(p: usize, g: usize, s: usize, n: i32, lr: f32, 
 /**
  * RMSprop (not centered). d = g + wd·p; sq = ρ·sq + (1−ρ)·d²; a = √sq + eps; with momentum
  * (buf ≠ 0): buf = μ·buf + d/a, p = p − lr·buf; else p = p − lr·d/a. buf is 0 when momentum is 0.
+ * oneMinusRho comes from the host (1 − ρ in f32 would carry ρ's rounding error).
  */
-export function rmsprop_step_f32(p: usize, g: usize, sq: usize, buf: usize, n: i32, lr: f32, rho: f32, eps: f32, momentum: f32, wd: f32): void {
-  const c = <f32>1 - rho;
+export function rmsprop_step_f32(
+  p: usize, g: usize, sq: usize, buf: usize, n: i32,
+  lr: f32, rho: f32, oneMinusRho: f32, eps: f32, momentum: f32, wd: f32,
+): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vnlr = f32x4.splat(-lr), vrho = f32x4.splat(rho), vc = f32x4.splat(c);
+    const vnlr = f32x4.splat(-lr), vrho = f32x4.splat(rho), vc = f32x4.splat(oneMinusRho);
     const veps = f32x4.splat(eps), vmu = f32x4.splat(momentum), vwd = f32x4.splat(wd);
     for (; i + 4 <= n; i += 4) {
       const o = <usize>i << 2;
@@ -101,7 +104,7 @@ export function rmsprop_step_f32(p: usize, g: usize, sq: usize, buf: usize, n: i
     const o = <usize>i << 2;
     const pv = load<f32>(p + o);
     const d = load<f32>(g + o) + wd * pv;
-    const sv = rho * load<f32>(sq + o) + c * (d * d);
+    const sv = rho * load<f32>(sq + o) + oneMinusRho * (d * d);
     store<f32>(sq + o, sv);
     let step = d / (sqrt<f32>(sv) + eps);
     if (buf != 0) {
@@ -113,29 +116,27 @@ export function rmsprop_step_f32(p: usize, g: usize, sq: usize, buf: usize, n: i
 }
 
 /**
- * Adam, or AdamW when decoupled. bc1 = 1 − β1^t, bc2 = 1 − β2^t (the host computes them in f64).
- * Adam: d = g + wd·p. AdamW: d = g, p = p·(1 − lr·wd) first. Then m = β1·m + (1−β1)·d;
- * v = β2·v + (1−β2)·d²; p = p − (lr/bc1)·m / (√v/√bc2 + eps).
+ * Adam, or AdamW. The host computes every coefficient in f64: oneMinusBeta1/2 = 1 − β1/2;
+ * Adam: l2 = wd, decay = 1; AdamW: l2 = 0, decay = 1 − lr·wd; stepSize = lr / (1 − β1^t),
+ * bc2Sqrt = √(1 − β2^t). d = g + l2·p; m = m + (1−β1)·(d − m) (PyTorch's lerp);
+ * v = β2·v + (1−β2)·d²; p = decay·p − stepSize·m / (√v / bc2Sqrt + eps).
  */
 export function adam_step_f32(
   p: usize, g: usize, m: usize, v: usize, n: i32,
-  lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32, decoupled: bool,
+  oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, eps: f32,
+  l2: f32, decay: f32, stepSize: f32, bc2Sqrt: f32,
 ): void {
-  const c1 = <f32>1 - beta1, c2 = <f32>1 - beta2;
-  const stepSize = lr / bc1, bc2Sqrt = sqrt<f32>(bc2);
-  // One formula for both: AdamW scales p and adds no L2 term; Adam the reverse.
-  const decay: f32 = decoupled ? <f32>1 - lr * wd : 1;
-  const l2: f32 = decoupled ? 0 : wd;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vb1 = f32x4.splat(beta1), vc1 = f32x4.splat(c1), vb2 = f32x4.splat(beta2), vc2 = f32x4.splat(c2);
+    const vc1 = f32x4.splat(oneMinusBeta1), vb2 = f32x4.splat(beta2), vc2 = f32x4.splat(oneMinusBeta2);
     const vnstep = f32x4.splat(-stepSize), vbc2 = f32x4.splat(bc2Sqrt), veps = f32x4.splat(eps);
     const vdecay = f32x4.splat(decay), vl2 = f32x4.splat(l2);
     for (; i + 4 <= n; i += 4) {
       const o = <usize>i << 2;
       const p0 = v128.load(p + o);
       const d = madd(vl2, p0, v128.load(g + o));
-      const mv = madd(vc1, d, f32x4.mul(vb1, v128.load(m + o)));
+      const m0 = v128.load(m + o);
+      const mv = madd(vc1, f32x4.sub(d, m0), m0);
       const vv = madd(vc2, f32x4.mul(d, d), f32x4.mul(vb2, v128.load(v + o)));
       v128.store(m + o, mv);
       v128.store(v + o, vv);
@@ -147,8 +148,9 @@ export function adam_step_f32(
     const o = <usize>i << 2;
     const p0 = load<f32>(p + o);
     const d = load<f32>(g + o) + l2 * p0;
-    const mv = beta1 * load<f32>(m + o) + c1 * d;
-    const vv = beta2 * load<f32>(v + o) + c2 * (d * d);
+    const m0 = load<f32>(m + o);
+    const mv = m0 + oneMinusBeta1 * (d - m0);
+    const vv = beta2 * load<f32>(v + o) + oneMinusBeta2 * (d * d);
     store<f32>(m + o, mv);
     store<f32>(v + o, vv);
     store<f32>(p + o, p0 * decay - stepSize * (mv / (sqrt<f32>(vv) / bc2Sqrt + eps)));

@@ -53,7 +53,7 @@ const knownTypes = TYPES.map((t) => `${hex(t.code)} ${t.dtype}`).join(', ');
  * data (a copy, converted from big-endian to native order); throws DataError on any header field
  * out of range and unless the data length is exactly product(dims)·elementSize.
  */
-export function parseIdx(bytes: Uint8Array | ArrayBuffer, name = 'idx'): IdxData {
+export function parseIdx(bytes: Uint8Array | ArrayBufferLike, name = 'idx'): IdxData {
   // A fresh view (not the caller's object: Node's Buffer#slice would share memory), by tag rather
   // than instanceof so arrays from another realm (a Worker, a vm context) work too.
   const u8 = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -139,7 +139,7 @@ export function encodeIdx(data: ArrayLike<number>, shape: readonly number[], dty
   return out;
 }
 
-function isArrayBuffer(v: unknown): v is ArrayBuffer {
+function isArrayBuffer(v: unknown): v is ArrayBufferLike {
   const tag = Object.prototype.toString.call(v);
   return tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]';
 }

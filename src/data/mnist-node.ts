@@ -30,8 +30,9 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<{ train
   };
 }
 
-// The node: modules are imported when loadMnist runs, and typed here by the little we use: the
-// project does not depend on @types/node (a string-typed specifier keeps tsc from looking for it).
+// The node: modules are imported when loadMnist runs and typed here by the little it uses: the
+// declaration build (tsconfig.build.json) compiles src/ without Node's types, and a specifier typed
+// as string keeps tsc from looking for them (esbuild still sees the literal and keeps it external).
 interface NodeApis {
   readFile(path: string): Promise<Uint8Array>;
   join(...parts: string[]): string;

@@ -17,9 +17,9 @@ export interface MnistSet {
 
 export interface MnistFiles {
   /** The images file (`*-images-idx3-ubyte`): uint8 [N, H, W]. */
-  images: Uint8Array | ArrayBuffer;
+  images: Uint8Array | ArrayBufferLike;
   /** The labels file (`*-labels-idx1-ubyte`): uint8 [N], each 0..9. */
-  labels: Uint8Array | ArrayBuffer;
+  labels: Uint8Array | ArrayBufferLike;
   /** Starts error messages: 'train' gives 'train-images: …' / 'train-labels: …'. Default 'mnist'. */
   name?: string;
 }

@@ -91,3 +91,29 @@ onReset(() => {
   lruBytes = 0;
   zero = { ptr: 0, floats: 0 };
 });
+
+const scratchBlocks: Array<{ ptr: number; bytes: number }> = [];
+
+/**
+ * Working memory for one step of an op (e.g. Winograd's transformed tiles): block `slot` is kept
+ * between calls and only reallocated when a call needs more, so hot paths do not allocate.
+ * Valid until the next call that uses the same slot.
+ */
+export function scratch(slot: number, bytes: number): number {
+  const b = scratchBlocks[slot];
+  if (b && b.bytes >= bytes) return b.ptr;
+  if (b) rt().heap.free(b.ptr);
+  const grown = { ptr: rt().heap.alloc(bytes), bytes };
+  scratchBlocks[slot] = grown;
+  return grown.ptr;
+}
+
+/** Free the scratch blocks (they are rebuilt on demand). */
+export function releaseScratch(): void {
+  for (const b of scratchBlocks) if (b) rt().heap.free(b.ptr);
+  scratchBlocks.length = 0;
+}
+
+onReset(() => {
+  scratchBlocks.length = 0;
+});

@@ -6,8 +6,8 @@ import {
   conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry, plan, runConv,
   type Conv1dOptions, type Conv2dOptions, type Conv2dTransposeOptions, type ConvGeometry, type LocallyConnected2dOptions,
 } from './conv.js';
-import { planned, zeroRow } from './cache.js';
-import { packGemm } from './conv.js';
+import { zeroRow } from './cache.js';
+import { denseRows, packGemm } from './conv.js';
 
 // Gradients of the convolutions and of dense, as ops. The input gradient of a convolution is the
 // transposed convolution of dy with the same weights (and vice versa), so both run on the packed
@@ -172,7 +172,7 @@ export function denseBackpropFilter(x: Tensor, dy: Tensor): Tensor {
   const M = inputs ? x.size / inputs : 0;
   const dw = empty([inputs, units]);
   const rows = denseRows(M, inputs, units);
-  rt().kernels.conv_filter_grad_f32(M, 1, inputs, units, x.ptr, rows, dy.ptr, units * 4, dw.ptr, units * 4);
+  rt().kernels.conv_filter_grad_f32(M, 1, inputs, units, x.ptr, rows, zeroRow(1), dy.ptr, units * 4, dw.ptr, units * 4);
   return dw;
 }
 
@@ -188,9 +188,10 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
   const p = plan(g);
   const K = g.C / groups, Nc = g.Cout / groups, T = g.KH * g.KW;
   const dw = empty(wShape);
+  const zero = zeroRow(1);
   const { kernels } = rt();
   for (let gi = 0; gi < groups; gi++) {
-    kernels.conv_filter_grad_f32(p.M, T, K, Nc, x.ptr + gi * K * 4, p.ind, dy.ptr + gi * Nc * 4, g.Cout * 4, dw.ptr + gi * Nc * 4, g.Cout * 4);
+    kernels.conv_filter_grad_f32(p.M, T, K, Nc, x.ptr + gi * K * 4, p.ind, zero, dy.ptr + gi * Nc * 4, g.Cout * 4, dw.ptr + gi * Nc * 4, g.Cout * 4);
   }
   if (flip) {
     const f = rt().heap.f32();
@@ -202,17 +203,6 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
     }
   }
   return dw;
-}
-
-/** Row indirection of a dense product: row m reads m·K floats in, writes m·N floats out. */
-export function denseRows(M: number, K: number, N: number): number {
-  return planned(`dense:${M}:${K}:${N}`, M * 8, (ptr) => {
-    const i32 = rt().heap.i32();
-    for (let m = 0; m < M; m++) {
-      i32[(ptr >>> 2) + m] = m * K * 4;
-      i32[(ptr >>> 2) + M + m] = m * N * 4;
-    }
-  });
 }
 
 function checkShapeArg(op: string, name: string, shape: unknown, rank: number): void {

@@ -2,7 +2,7 @@ import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { parseActivation, activateInPlace, type Activation } from './activation.js';
-import { derived, planned, zeroRow } from './cache.js';
+import { derived, planned, scratch, zeroRow } from './cache.js';
 import { expectBool, expectOptions, expectTensor } from './check.js';
 import {
   convOutSize, convPads, convTransposeOutSize, convTransposePads, pair, single,
@@ -304,6 +304,17 @@ export function plan(g: ConvGeometry): Plan {
   return { M, T, ind: ptr, out: ptr + M * T * 4 };
 }
 
+/** Row indirection of a dense product: row m reads m·K floats in, writes m·N floats out. */
+export function denseRows(M: number, K: number, N: number): number {
+  return planned(`dense:${M}:${K}:${N}`, M * 8, (ptr) => {
+    const i32 = rt().heap.i32();
+    for (let m = 0; m < M; m++) {
+      i32[(ptr >>> 2) + m] = m * K * 4;
+      i32[(ptr >>> 2) + M + m] = m * N * 4;
+    }
+  });
+}
+
 /**
  * Run a (possibly grouped, possibly transposed) convolution into y. Depthwise (one input and one
  * output channel per group) uses its own kernel; everything else the packed indirect GEMM per group.
@@ -318,8 +329,13 @@ export function runConv(
   const Nc = g.Cout / groups;
   const fuseRelu = act?.name === 'relu';
   const ymin = fuseRelu ? 0 : -Infinity;
+  if (g.N * g.OH * g.OW === 0) return;
+  if (useWinograd(g, groups)) {
+    runWinograd(g, x, w, bias, flip, ymin, y);
+    if (act && !fuseRelu) activateInPlace(y, act);
+    return;
+  }
   const p = plan(g);
-  if (p.M === 0) return;
   if (K === 1 && Nc === 1) {
     // Depthwise (multiplier 1), forward or transposed: the tap-indirection is the same kernel's input.
     const packed = packDepthwise(w, bias, T, g.C, flip);
@@ -391,6 +407,79 @@ function packDepthwise(w: Tensor, bias: Tensor | null, T: number, C: number, fli
     for (let t = 0; t < T; t++) {
       const tt = flip ? T - 1 - t : t;
       f.copyWithin(dst + (t + 1) * C, src + tt * C, src + (tt + 1) * C);
+    }
+  });
+}
+
+// ---- Winograd F(2×2, 3×3) ----
+
+/** Which 3×3 convolutions take the Winograd path: 'auto' (enough channels to pay for the transforms), or forced for tests and benchmarks. */
+export const convPolicy: { winograd: 'auto' | 'always' | 'never' } = { winograd: 'auto' };
+
+function useWinograd(g: ConvGeometry, groups: number): boolean {
+  const eligible = !g.transposed && groups === 1 && g.KH === 3 && g.KW === 3 &&
+    g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1;
+  if (!eligible || convPolicy.winograd === 'never') return false;
+  return convPolicy.winograd === 'always' || (g.C >= 16 && g.Cout >= 16);
+}
+
+/** Transformed input tiles → 16 packed GEMMs → output transform (bias, relu clamp). */
+function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, y: Tensor): void {
+  const { kernels } = rt();
+  const TH = Math.ceil(g.OH / 2), TW = Math.ceil(g.OW / 2);
+  const tiles = g.N * TH * TW;
+  const inPlane = tiles * g.C * 4, outPlane = tiles * g.Cout * 4;
+  const u = packWinograd(w, g.C, g.Cout, flip);
+  const v = scratch(0, 16 * inPlane);
+  const m = scratch(1, 16 * outPlane);
+  const zero = zeroRow(g.C);
+  kernels.winograd_f23_input_transform(x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v);
+  const rows = denseRows(tiles, g.C, g.Cout);
+  const blockBytes = Math.ceil(g.Cout / 8) * (8 + g.C * 8) * 4;
+  for (let xi = 0; xi < 16; xi++) {
+    kernels.igemm_f32_4x8(tiles, g.Cout, g.C, 1, v + xi * inPlane, rows, zero, u + xi * blockBytes, m + xi * outPlane, rows + tiles * 4, -Infinity, Infinity);
+  }
+  kernels.winograd_f23_output_transform(m, g.N, g.OH, g.OW, g.Cout, TH, TW, bias ? bias.ptr : 0, y.ptr, ymin, Infinity);
+}
+
+/** U[ξ] = (G·g·Gᵀ)[ξ] for every (cin, cout), packed for the GEMM as 16 blocks of [Cin × Cout] (no bias). */
+function packWinograd(w: Tensor, C: number, Cout: number, flip: boolean): number {
+  const blocks = Math.ceil(Cout / 8);
+  const blockFloats = 8 + C * 8;
+  return derived(w, `winograd:${flip ? 1 : 0}`, `${w.version}`, 16 * blocks * blockFloats * 4, (ptr) => {
+    const f = rt().heap.f32();
+    const src = w.ptr >>> 2;
+    const U = new Float32Array(16 * C * Cout);
+    const gk = new Float64Array(9), t = new Float64Array(12);
+    for (let c = 0; c < C; c++) {
+      for (let o = 0; o < Cout; o++) {
+        for (let k = 0; k < 9; k++) gk[k] = f[src + ((flip ? 8 - k : k) * C + c) * Cout + o];
+        // t = G·g (4×3), G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]].
+        for (let j = 0; j < 3; j++) {
+          const a = gk[j], b = gk[3 + j], d = gk[6 + j];
+          t[j] = a; t[3 + j] = (a + b + d) / 2; t[6 + j] = (a - b + d) / 2; t[9 + j] = d;
+        }
+        // U = t·Gᵀ (4×4).
+        for (let i = 0; i < 4; i++) {
+          const a = t[i * 3], b = t[i * 3 + 1], d = t[i * 3 + 2];
+          const row = [a, (a + b + d) / 2, (a - b + d) / 2, d];
+          for (let j = 0; j < 4; j++) U[((i * 4 + j) * C + c) * Cout + o] = row[j];
+        }
+      }
+    }
+    let dst = ptr >>> 2;
+    for (let xi = 0; xi < 16; xi++) {
+      for (let blk = 0; blk < blocks; blk++) {
+        f.fill(0, dst, dst + 8);
+        dst += 8;
+        for (let c = 0; c < C; c++) {
+          for (let j = 0; j < 8; j++) {
+            const o = blk * 8 + j;
+            f[dst + j] = o < Cout ? U[(xi * C + c) * Cout + o] : 0;
+          }
+          dst += 8;
+        }
+      }
     }
   });
 }

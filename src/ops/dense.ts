@@ -4,8 +4,7 @@ import { empty, type Tensor } from '../tensor.js';
 import { activateInPlace, parseActivation, type Activation } from './activation.js';
 import { zeroRow } from './cache.js';
 import { expectOptions, expectTensor } from './check.js';
-import { packGemm } from './conv.js';
-import { denseRows } from './conv-backprop.js';
+import { denseRows, packGemm } from './conv.js';
 
 // Fully connected layers run on the same packed indirect GEMM as convolutions (a dense layer is
 // a 1×1 convolution over a 1×1 image): the weights [inputs, units] are packed once per tensor.

@@ -224,7 +224,7 @@ export function stridedWindows(op: string, x: Tensor, o: StridedOptions, countIn
  * axis. The divisor factor is the valid elements, or with countIncludePad PyTorch's
  * min(start + k, size + after) − start.
  */
-function stridedAxis(size: number, k: number, s: number, pads: Pair, out: number, countIncludePad: boolean): Int32Array {
+export function stridedAxis(size: number, k: number, s: number, pads: Pair, out: number, countIncludePad: boolean): Int32Array {
   const t = new Int32Array(3 * out);
   for (let i = 0; i < out; i++) {
     const start = i * s - pads[0], end = start + k;
@@ -276,7 +276,7 @@ function runAvg(g: PoolWindows, x: Tensor, squeeze: boolean): Tensor {
 }
 
 /** Copy the window table into linear memory, run `call` with its address, free it. */
-function withTable(g: PoolWindows, outputs: Tensor[], call: (win: number) => void): void {
+export function withTable(g: PoolWindows, outputs: Tensor[], call: (win: number) => void): void {
   const heap = rt().heap;
   let win: number;
   try {

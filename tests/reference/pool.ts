@@ -154,3 +154,83 @@ export function adaptiveMaxPool(x: ArrayLike<number>, shape: Shape4, oh: number,
 export function adaptiveAvgPool(x: ArrayLike<number>, shape: Shape4, oh: number, ow: number): Pooled {
   return pool(x, shape, adaptive(shape[1], oh), adaptive(shape[2], ow), (v) => [mean(v, v.length), 0]);
 }
+
+// ---- backward (gradients) ----
+// Each gradient as the chain rule reads: dx[offs[i]] += ∂y/∂vals[i] · dy for every window, with
+// ∂y/∂vals from the definition of the forward (the same windows, padding, divisors, argmax rule).
+
+/**
+ * Σ over windows of ∂y/∂x · dy. `partials(vals, offs, r, c)` gives ∂y/∂vals[i] of one window;
+ * outputs are visited in NHWC order, so the o-th call belongs to dy[o].
+ */
+function spread(
+  x: ArrayLike<number>, shape: Shape4, rows: Bin[], cols: Bin[], dy: ArrayLike<number>,
+  partials: (vals: number[], offs: number[], r: Bin, c: Bin) => number[],
+): Float64Array {
+  const dx = new Float64Array(shape[0] * shape[1] * shape[2] * shape[3]);
+  let o = 0;
+  pool(x, shape, rows, cols, (vals, offs, r, c) => {
+    const d = partials(vals, offs, r, c);
+    for (let i = 0; i < offs.length; i++) if (d[i] !== 0) dx[offs[i]] += d[i] * dy[o];
+    o++;
+    return [0, 0];
+  });
+  return dx;
+}
+
+/** Max pooling's gradient through recorded indices: dx[indices[i]] += dy[i]. */
+export function maxPoolBackward(dy: ArrayLike<number>, indices: ArrayLike<number>, xShape: Shape4): Float64Array {
+  const dx = new Float64Array(xShape[0] * xShape[1] * xShape[2] * xShape[3]);
+  for (let i = 0; i < dy.length; i++) dx[indices[i]] += dy[i];
+  return dx;
+}
+
+/** ∂(max)/∂x: 1 at the argmax (first max, first NaN), 0 elsewhere; straight from the windows. */
+export function maxPoolGrad(x: ArrayLike<number>, shape: Shape4, w: Window, dy: ArrayLike<number>): Float64Array {
+  return spread(x, shape, ...windows(shape, w), dy, (v, o) => {
+    const at = argmax(v, o)[1];
+    return o.map((off) => (off === at ? 1 : 0));
+  });
+}
+
+/** ∂(mean)/∂x = 1 / divisor for every element under the window. */
+export function avgPoolBackward(dy: ArrayLike<number>, shape: Shape4, w: Window, countIncludePad: boolean): Float64Array {
+  const zeros = new Float64Array(shape[0] * shape[1] * shape[2] * shape[3]);
+  return spread(zeros, shape, ...windows(shape, w), dy, (v, _o, r, c) => v.map(() => 1 / divisor(v, r, c, shape, w, countIncludePad)));
+}
+
+export function adaptiveAvgPoolBackward(dy: ArrayLike<number>, shape: Shape4, oh: number, ow: number): Float64Array {
+  const zeros = new Float64Array(shape[0] * shape[1] * shape[2] * shape[3]);
+  return spread(zeros, shape, adaptive(shape[1], oh), adaptive(shape[2], ow), dy, (v) => v.map(() => 1 / v.length));
+}
+
+/** ∂(max)/∂x over adaptive bins (global max is 1×1). */
+export function adaptiveMaxPoolGrad(x: ArrayLike<number>, shape: Shape4, oh: number, ow: number, dy: ArrayLike<number>): Float64Array {
+  return spread(x, shape, adaptive(shape[1], oh), adaptive(shape[2], ow), dy, (v, o) => {
+    const at = argmax(v, o)[1];
+    return o.map((off) => (off === at ? 1 : 0));
+  });
+}
+
+/**
+ * ∂(Σ|x|^p)^(1/p)/∂x = sign(x)·|x|^(p−1)·y^(1−p), y recomputed here in float64; 0 where x = 0
+ * or y = 0 (the 0/0 and 0·∞ cases, by definition).
+ */
+export function lpPoolBackward(x: ArrayLike<number>, shape: Shape4, kh: number, kw: number, sh: number, sw: number, p: number, dy: ArrayLike<number>): Float64Array {
+  const w: Window = { kh, kw, sh, sw, pads: [[0, 0], [0, 0]], ceilMode: false };
+  return spread(x, shape, ...windows(shape, w), dy, (v) => {
+    let s = 0;
+    for (const e of v) s += Math.abs(e) ** p;
+    const y = s ** (1 / p);
+    return v.map((e) => (e === 0 || y === 0 ? 0 : Math.sign(e) * Math.abs(e) ** (p - 1) * y ** (1 - p)));
+  });
+}
+
+/** ∂(λ·max + (1−λ)·mean)/∂x: λ at the argmax plus (1−λ)/divisor everywhere under the window. */
+export function mixedPoolBackward(x: ArrayLike<number>, shape: Shape4, w: Window, lambda: number, countIncludePad: boolean, dy: ArrayLike<number>): Float64Array {
+  return spread(x, shape, ...windows(shape, w), dy, (v, o, r, c) => {
+    const at = argmax(v, o)[1];
+    const avg = (1 - lambda) / divisor(v, r, c, shape, w, countIncludePad);
+    return o.map((off) => avg + (off === at ? lambda : 0));
+  });
+}
