@@ -19,7 +19,7 @@ import { SELU_ALPHA, SELU_SCALE } from './reference/activation.ts';
 
 const BUILDS: Backend[] = ['relaxed-simd', 'simd', 'scalar'];
 const SIZES = [1, 3, 4, 5, 17, 1000];
-/** Values where the kernels change branch, saturate, overflow or underflow (as in activation.test.ts). */
+/** Values where the kernels change branch, saturate, overflow or underflow (as in activation.test.ts), and the roots of swish' and gelu'. */
 const SPECIALS = [
   0, -0, Infinity, -Infinity, NaN, -88, 89, 88.72, -87.33, -104, 20, -20, 9, -9, 0.625, -0.625, 0.62499994,
   -13.25, 1e-45, -1e-45, 1e-6, -1e-6, 1e30, -1e30, 3.4e38, -3.4e38, -1.2784645, -0.7517916,

@@ -59,7 +59,31 @@ function lossOf(m: Sequential, x: Tensor, y: Tensor): number {
   return tidy(() => softmaxCrossEntropy(m.predict(x), y, { grad: false }).loss);
 }
 
-test('the gradients of a whole model match finite differences (conv, pools, dense, activations, dropout off)', () => {
+/** Compare every parameter gradient of one training step with central differences (eps 1e-2). */
+function checkModelGrads(m: Sequential, x: Tensor, y: Tensor, samples = 4): void {
+  m.compile({ optimizer: optimizers.sgd({ learningRate: 0 }), loss: 'softmaxCrossEntropy' });
+  m.trainStep(x, y);
+  const eps = 1e-2;
+  for (const l of m.layers) {
+    l.params.forEach((p, pi) => {
+      const g = l.grads[pi]!.toArray();
+      for (let k = 0; k < samples; k++) {
+        const i = (k * 7 + pi * 3) % p.size;
+        const orig = p.view()[i];
+        p.view()[i] = orig + eps; p.version++;
+        const up = lossOf(m, x, y);
+        p.view()[i] = orig - eps; p.version++;
+        const down = lossOf(m, x, y);
+        p.view()[i] = orig; p.version++;
+        const fd = (up - down) / (2 * eps);
+        // Tolerance: central difference of a smooth-almost-everywhere f32 loss, eps 1e-2.
+        assert.ok(Math.abs(fd - g[i]) < 3e-3 + 3e-2 * Math.abs(fd), `${l.name}/${l.paramNames[pi]}[${i}]: finite difference ${fd} vs backprop ${g[i]}`);
+      }
+    });
+  }
+}
+
+test('the gradients of a whole model match finite differences (conv2d, pools, dense, activations)', () => {
   const r = rng(17);
   const m = sequential({
     inputShape: [7, 6, 2],
@@ -74,30 +98,67 @@ test('the gradients of a whole model match finite differences (conv, pools, dens
       layers.dense({ units: 3 }),
     ],
   });
-  m.compile({ optimizer: optimizers.sgd({ learningRate: 0 }), loss: 'softmaxCrossEntropy' });
   const x = tensor(randArray(r, 4 * 7 * 6 * 2), [4, 7, 6, 2]);
   const y = tensor([0, 2, 1, 2], [4], 'int32');
-  m.trainStep(x, y);
-  const eps = 1e-2;
-  for (const l of m.layers) {
-    l.params.forEach((p, pi) => {
-      const g = l.grads[pi]!.toArray();
-      for (let k = 0; k < 4; k++) {
-        const i = (k * 7 + pi * 3) % p.size;
-        const v = p.view();
-        const orig = v[i];
-        v[i] = orig + eps; p.version++;
-        const up = lossOf(m, x, y);
-        p.view()[i] = orig - eps; p.version++;
-        const down = lossOf(m, x, y);
-        p.view()[i] = orig; p.version++;
-        const fd = (up - down) / (2 * eps);
-        // Tolerance: central difference of a smooth-almost-everywhere f32 loss, eps 1e-2.
-        assert.ok(Math.abs(fd - g[i]) < 3e-3 + 3e-2 * Math.abs(fd), `${l.name}/${l.paramNames[pi]}[${i}]: finite difference ${fd} vs backprop ${g[i]}`);
-      }
-    });
-  }
+  checkModelGrads(m, x, y);
   x.dispose(); y.dispose(); m.dispose();
+  assert.is(memoryStats().tensors, 0);
+});
+
+test('finite differences through conv1d, conv2dTranspose, locallyConnected2d, prelu, maxout, globalAvgPool2d and activation layers', () => {
+  const r = rng(23);
+  const models = [
+    {
+      m: sequential({ inputShape: [9, 3], seed: 5, layers: [
+        layers.conv1d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'elu' }),
+        layers.conv1d({ filters: 4, kernelSize: 2, stride: 2, dilation: 1 }),
+        layers.gelu(),
+        layers.flatten(),
+        layers.dense({ units: 3 }),
+      ] }),
+      x: [3, 9, 3],
+    },
+    {
+      // prelu and maxout first, on inputs kept away from their kinks (|x| ≥ 0.2, pair gaps 0.5),
+      // so that no perturbation in the check moves an input across one.
+      m: sequential({ inputShape: [5, 5, 4], seed: 6, layers: [
+        layers.prelu({ alphaInitializer: 0.2 }),
+        layers.maxout({ k: 2 }),
+        layers.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 1, activation: 'swish' }),
+        layers.locallyConnected2d({ filters: 4, kernelSize: 3, strides: 2 }),
+        layers.flatten(),
+        layers.dense({ units: 3 }),
+      ] }),
+      x: [3, 5, 5, 4],
+      data: (n: number) => {
+        const d = new Float32Array(n);
+        for (let i = 0; i < n; i += 2) {
+          const a = (r() < 0.5 ? -1 : 1) * (0.3 + 0.7 * r());
+          let b = a + (r() < 0.5 ? -0.5 : 0.5);
+          if (Math.abs(b) < 0.2) b = 2 * a - b;
+          d[i] = a; d[i + 1] = b;
+        }
+        return d;
+      },
+    },
+    {
+      m: sequential({ inputShape: [6, 6, 4], seed: 7, layers: [
+        layers.conv2d({ filters: 6, kernelSize: 3, activation: 'selu' }),
+        layers.globalAvgPool2d(),
+        layers.leakyRelu({ alpha: 0.1 }),
+        layers.dense({ units: 5, activation: 'softmax' }),
+        layers.dense({ units: 3 }),
+      ] }),
+      x: [3, 6, 6, 4],
+    },
+  ];
+  for (const { m, x: xs, data } of models as Array<{ m: Sequential; x: number[]; data?: (n: number) => Float32Array }>) {
+    const n = xs.reduce((a, b) => a * b);
+    const x = tensor(data ? data(n) : randArray(r, n), xs);
+    const y = tensor([0, 1, 2], [3], 'int32');
+    checkModelGrads(m, x, y, 3);
+    x.dispose(); y.dispose(); m.dispose();
+  }
   assert.is(memoryStats().tensors, 0);
 });
 

@@ -1,7 +1,7 @@
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { rt, type Kernels } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
-import type { ActivationName, ParsedActivation } from './activation.js';
+import type { ActivationName } from './activation.js';
 import { expectNumber, expectTensor } from './check.js';
 
 // Gradients of the activations of src/ops/activation.ts, as ops: each takes dy (the gradient of
@@ -131,7 +131,7 @@ export function preluBackward(dy: Tensor, x: Tensor, alpha: Tensor): PreluGrads 
  * sigmoid, tanh, softmax and logSoftmax, x for the others), so the other may be null. 'linear'
  * reads neither and returns a copy of dy.
  */
-export function activationBackward(act: ParsedActivation, dy: Tensor, x: Tensor | null, y: Tensor | null): Tensor {
+export function activationBackward(act: { name: ActivationName; alpha: number }, dy: Tensor, x: Tensor | null, y: Tensor | null): Tensor {
   if (act === null || typeof act !== 'object' || !Object.prototype.hasOwnProperty.call(BACKWARD, act.name)) {
     const got = act !== null && typeof act === 'object' ? JSON.stringify((act as { name?: unknown }).name) : String(act);
     throw new ArgumentError(`activationBackward: unknown activation ${got} (valid: ${Object.keys(BACKWARD).join(', ')})`);
@@ -161,7 +161,7 @@ function elementwise(op: string, name: 'x' | 'y', dy: Tensor, v: Tensor, kernel:
   return dx;
 }
 
-type Backward = { from: 'x' | 'y' | null; run: (op: string, act: ParsedActivation, dy: Tensor, v: Tensor) => Tensor };
+type Backward = { from: 'x' | 'y' | null; run: (op: string, act: { alpha: number }, dy: Tensor, v: Tensor) => Tensor };
 
 /** By name: which tensor the derivative is taken from, and how. */
 const BACKWARD: Record<ActivationName, Backward> = {
