@@ -1,4 +1,8 @@
 import { clamp } from './simd';
+import {
+  INV_SQRT2, GELU_CLAMP, SPLIT_MASK, SELU_SCALE, SELU_SCALE_ALPHA, MAX_F32, exp4, exp1, expHiLo4, expHiLo1,
+  erfcPoly4, erfcPoly1,
+} from './math';
 
 // Gradients of the activations of assembly/elementwise.ts, over raw addresses. Each kernel reads
 // dy and the forward input x (or the forward output y, where that is cheaper) and writes dx.
@@ -10,135 +14,11 @@ import { clamp } from './simd';
 //
 // Where a derivative goes through a kink, the value at the kink is that of the forward's branch:
 // the forward selects `x > 0 ? linear : other`, so x == 0 takes the other side's slope (relu 0,
-// leakyRelu and prelu alpha, elu alpha, selu scale·alpha).
-
-// ---- Copied from assembly/elementwise.ts (not exported there): exp and its pieces, the erfc
-// fit of gelu, the selu constants. Same constants and operation order, so gelu's Φ here has the
-// forward's bits. If the forward's polynomials change, change these with them. ----
-
-const LOG2E: f32 = 1.44269502;
-const LN2_HI: f32 = 0.693145752; // 0x3f317200: n·LN2_HI is exact for |n| ≤ 256
-const LN2_LO: f32 = 1.42860677e-6;
-const EXP_LO: f32 = -104.0; // exp(-104) < 2^-150: rounds to 0
-const EXP_HI: f32 = 89.0; // exp(89) > FLT_MAX: rounds to +Infinity
-/** 1.5·2^23 + 127: adding it to an integral n in [-126, 127] leaves n + 127 in the low mantissa bits. */
-const POW2_BIAS: f32 = 12583039.0;
-// expm1(r) ≈ r + r²·(E2 + r·(E3 + r·(E4 + r·(E5 + r·E6)))) on |r| ≤ ln2/2
-const E2: f32 = 0.49999997;
-const E3: f32 = 0.166665435;
-const E4: f32 = 0.0416672006;
-const E5: f32 = 0.00836651400;
-const E6: f32 = 0.00138825225;
-// erfc(z) ≈ t·exp(−z² + Q(t)), t = 1/(1 + z/2), z ≥ 0 (elementwise.ts' refitted erfcc form).
-const Q0: f32 = -1.26551223;
-const Q1: f32 = 1.00002277;
-const Q2: f32 = 0.374122143;
-const Q3: f32 = 0.0964128599;
-const Q4: f32 = -0.184080318;
-const Q5: f32 = 0.271659821;
-const Q6: f32 = -1.12160099;
-const Q7: f32 = 1.47373760;
-const Q8: f32 = -0.813578546;
-const Q9: f32 = 0.168816686;
-const INV_SQRT2: f32 = 0.707106769;
-/** Φ(x) is 0 or 1 and φ(x) is 0 in f32 beyond this; clamping first keeps x² finite. */
-const GELU_CLAMP: f32 = 20.0;
-/** Clears the low 12 mantissa bits: x·x of what remains is exact. */
-const SPLIT_MASK: i32 = <i32>0xfffff000;
-const SELU_SCALE: f32 = 1.05070098; // PyTorch's constants
-const SELU_SCALE_ALPHA: f32 = 1.75809932; // scale·alpha = 1.0507009873554805·1.6732632423543772
-const MAX_F32: f32 = 3.40282347e38;
-// ---- (end of the copy) ----
+// leakyRelu and prelu alpha, elu alpha, selu scale·alpha). exp and gelu's erfc fit come from
+// assembly/math.ts, shared with the forward, so gelu's Φ here has the forward's bits.
 
 /** 1/√(2π): φ(x) = exp(−x²/2)/√(2π). */
 const INV_SQRT_2PI: f32 = 0.398942292;
-
-/** expm1(r) for |r| ≤ ln2/2 (copied from elementwise.ts). */
-// @ts-ignore: decorator
-@inline function expm1Poly4(r: v128): v128 {
-  let p = f32x4.add(f32x4.mul(r, f32x4.splat(E6)), f32x4.splat(E5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E4));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E2));
-  return f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r);
-}
-
-// @ts-ignore: decorator
-@inline function expm1Poly1(r: f32): f32 {
-  let p = r * E6 + E5;
-  p = p * r + E4;
-  p = p * r + E3;
-  p = p * r + E2;
-  return p * r * r + r;
-}
-
-/** 2^n for integral n in [-126, 127], built from the exponent bits (copied from elementwise.ts). */
-// @ts-ignore: decorator
-@inline function pow2i4(n: v128): v128 {
-  return i32x4.shl(f32x4.add(n, f32x4.splat(POW2_BIAS)), 23);
-}
-
-// @ts-ignore: decorator
-@inline function pow2i1(n: f32): f32 {
-  return reinterpret<f32>(reinterpret<i32>(n + POW2_BIAS) << 23);
-}
-
-/** e^r·2^n for integral n in [-150, 128], 2^n in two normal halves (copied from elementwise.ts). */
-// @ts-ignore: decorator
-@inline function scaleExp4(n: v128, r: v128): v128 {
-  const n1 = f32x4.floor(f32x4.mul(n, f32x4.splat(0.5)));
-  const e = f32x4.add(expm1Poly4(r), f32x4.splat(1));
-  return f32x4.mul(f32x4.mul(e, pow2i4(n1)), pow2i4(f32x4.sub(n, n1)));
-}
-
-// @ts-ignore: decorator
-@inline function scaleExp1(n: f32, r: f32): f32 {
-  const n1 = floor<f32>(n * 0.5);
-  const e = expm1Poly1(r) + 1;
-  return e * pow2i1(n1) * pow2i1(n - n1);
-}
-
-/** exp(x); NaN stays NaN (copied from elementwise.ts). */
-// @ts-ignore: decorator
-@inline function exp4(x: v128): v128 {
-  const a = clamp(x, f32x4.splat(EXP_LO), f32x4.splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
-  const r = f32x4.sub(f32x4.sub(a, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  return scaleExp4(n, r);
-}
-
-// @ts-ignore: decorator
-@inline function exp1(x: f32): f32 {
-  const a = min(max(x, EXP_LO), EXP_HI);
-  const n = nearest<f32>(a * LOG2E);
-  const r = (a - n * LN2_HI) - n * LN2_LO;
-  return scaleExp1(n, r);
-}
-
-/** exp(hi + lo), r reduced from hi and lo separately (copied from elementwise.ts). */
-// @ts-ignore: decorator
-@inline function expHiLo4(hi: v128, lo: v128): v128 {
-  const sum = f32x4.add(hi, lo);
-  const a = clamp(sum, f32x4.splat(EXP_LO), f32x4.splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
-  const inRange = f32x4.eq(a, sum); // false for NaN, which then stays NaN through a
-  const h = v128.bitselect(hi, a, inRange);
-  const l = v128.and(lo, inRange);
-  const r = f32x4.sub(f32x4.add(f32x4.sub(h, f32x4.mul(n, f32x4.splat(LN2_HI))), l), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  return scaleExp4(n, r);
-}
-
-// @ts-ignore: decorator
-@inline function expHiLo1(hi: f32, lo: f32): f32 {
-  const sum = hi + lo;
-  const a = min(max(sum, EXP_LO), EXP_HI);
-  const n = nearest<f32>(a * LOG2E);
-  const inRange = a == sum;
-  const h = inRange ? hi : a;
-  const l: f32 = inRange ? lo : 0;
-  const r = ((h - n * LN2_HI) + l) - n * LN2_LO;
-  return scaleExp1(n, r);
-}
 
 // ---- derivatives, 4 lanes and 1 lane ----
 
@@ -177,15 +57,7 @@ function geluGrad4(x: v128): v128 {
   const xc = clamp(x, f32x4.splat(-GELU_CLAMP), f32x4.splat(GELU_CLAMP));
   const z = f32x4.mul(f32x4.abs(xc), f32x4.splat(INV_SQRT2));
   const t = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.mul(z, f32x4.splat(0.5)), f32x4.splat(1)));
-  let q = f32x4.add(f32x4.mul(t, f32x4.splat(Q9)), f32x4.splat(Q8));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q7));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q6));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q5));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q4));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q3));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q2));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q1));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q0));
+  const q = erfcPoly4(t);
   const xh = v128.and(xc, i32x4.splat(SPLIT_MASK));
   const xl = f32x4.sub(xc, xh);
   const hi = f32x4.mul(f32x4.mul(xh, xh), f32x4.splat(-0.5));
@@ -200,15 +72,7 @@ function geluGrad1(x: f32): f32 {
   const xc = min(max(x, -GELU_CLAMP), GELU_CLAMP);
   const z = abs<f32>(xc) * INV_SQRT2;
   const t: f32 = 1 / (z * 0.5 + 1);
-  let q = t * Q9 + Q8;
-  q = q * t + Q7;
-  q = q * t + Q6;
-  q = q * t + Q5;
-  q = q * t + Q4;
-  q = q * t + Q3;
-  q = q * t + Q2;
-  q = q * t + Q1;
-  q = q * t + Q0;
+  const q = erfcPoly1(t);
   const xh = reinterpret<f32>(reinterpret<i32>(xc) & SPLIT_MASK);
   const xl = xc - xh;
   const hi = xh * xh * -0.5;

@@ -1,4 +1,8 @@
 import { clamp } from './simd';
+import {
+  LOG2E, LN2_HI, LN2_LO, E2, E3, E4, E5, E6, INV_SQRT2, GELU_CLAMP, SPLIT_MASK, SELU_SCALE, SELU_SCALE_ALPHA, MAX_F32, EXPM1_LO, SIGN_MASK, expm1Poly4, expm1Poly1, pow2i4, pow2i1, exp4, exp1, expHiLo4, expHiLo1,
+  erfcPoly4, erfcPoly1,
+} from './math';
 
 // Elementwise activations, softmax over rows, maxout. Every kernel reads x and writes y over raw
 // addresses and is safe in place (x == y). Each vector helper `name4` has a scalar twin `name1`
@@ -7,23 +11,8 @@ import { clamp } from './simd';
 // polynomials use mul + add even in the relaxed build: a fused madd would round differently
 // from the scalar tail.
 //
-// exp: x = n·ln2 + r, |r| ≤ ln2/2 (Cody–Waite split of ln2), expm1(r) by a degree-6 minimax
-// polynomial (relative error 1.3e-8 before f32 rounding), then scaled by 2^n.
+// exp, gelu's erfc fit and selu's constants live in assembly/math.ts (shared with the gradients).
 
-const LOG2E: f32 = 1.44269502;
-const LN2_HI: f32 = 0.693145752; // 0x3f317200: n·LN2_HI is exact for |n| ≤ 256
-const LN2_LO: f32 = 1.42860677e-6;
-const EXP_LO: f32 = -104.0; // exp(-104) < 2^-150: rounds to 0
-const EXP_HI: f32 = 89.0; // exp(89) > FLT_MAX: rounds to +Infinity
-const EXPM1_LO: f32 = -87.0; // expm1(-87) is -1 in f32, and n ≥ -126 keeps 2^n normal
-/** 1.5·2^23 + 127: adding it to an integral n in [-126, 127] leaves n + 127 in the low mantissa bits. */
-const POW2_BIAS: f32 = 12583039.0;
-// expm1(r) ≈ r + r²·(E2 + r·(E3 + r·(E4 + r·(E5 + r·E6)))) on |r| ≤ ln2/2
-const E2: f32 = 0.49999997;
-const E3: f32 = 0.166665435;
-const E4: f32 = 0.0416672006;
-const E5: f32 = 0.00836651400;
-const E6: f32 = 0.00138825225;
 // tanh(a) ≈ a + a³·(T3 + a²·(T5 + a²·(T7 + a²·(T9 + a²·T11)))) for a = |x| < TANH_SMALL (minimax,
 // relative error 4.4e-9 before f32 rounding): exact-to-an-ulp near 0, where (1 − e)/(1 + e) with
 // e = exp(−2a) would cancel. From TANH_SMALL up, that quotient is ≥ 0.55 and loses nothing.
@@ -33,122 +22,6 @@ const T5: f32 = 0.133314416;
 const T7: f32 = -0.0537397154;
 const T9: f32 = 0.0206390824;
 const T11: f32 = -0.00570498221;
-// erfc(z) ≈ t·exp(−z² + Q(t)), t = 1/(1 + z/2), z ≥ 0 (the Numerical Recipes erfcc form, refitted:
-// minimax degree 9, error of Q 9.7e-8, i.e. relative error of erfc, over all z ≥ 0). Relative
-// accuracy in the far tail is what keeps gelu's negative side meaningful.
-const Q0: f32 = -1.26551223;
-const Q1: f32 = 1.00002277;
-const Q2: f32 = 0.374122143;
-const Q3: f32 = 0.0964128599;
-const Q4: f32 = -0.184080318;
-const Q5: f32 = 0.271659821;
-const Q6: f32 = -1.12160099;
-const Q7: f32 = 1.47373760;
-const Q8: f32 = -0.813578546;
-const Q9: f32 = 0.168816686;
-const INV_SQRT2: f32 = 0.707106769;
-/** Φ(x) is 0 or 1 in f32 beyond this; clamping first keeps x² finite. */
-const GELU_CLAMP: f32 = 20.0;
-/** Clears the low 12 mantissa bits: x·x of what remains is exact. */
-const SPLIT_MASK: i32 = <i32>0xfffff000;
-const SIGN_MASK: i32 = <i32>0x80000000;
-const SELU_SCALE: f32 = 1.05070098; // PyTorch's constants
-const SELU_SCALE_ALPHA: f32 = 1.75809932; // scale·alpha = 1.0507009873554805·1.6732632423543772
-const MAX_F32: f32 = 3.40282347e38;
-
-// ---- exp and friends, 4 lanes and 1 lane ----
-
-/** expm1(r) for |r| ≤ ln2/2. */
-// @ts-ignore: decorator
-@inline function expm1Poly4(r: v128): v128 {
-  let p = f32x4.add(f32x4.mul(r, f32x4.splat(E6)), f32x4.splat(E5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E4));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E2));
-  return f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r);
-}
-
-// @ts-ignore: decorator
-@inline function expm1Poly1(r: f32): f32 {
-  let p = r * E6 + E5;
-  p = p * r + E4;
-  p = p * r + E3;
-  p = p * r + E2;
-  return p * r * r + r;
-}
-
-/** 2^n for integral n in [-126, 127], built from the exponent bits. */
-// @ts-ignore: decorator
-@inline function pow2i4(n: v128): v128 {
-  return i32x4.shl(f32x4.add(n, f32x4.splat(POW2_BIAS)), 23);
-}
-
-// @ts-ignore: decorator
-@inline function pow2i1(n: f32): f32 {
-  return reinterpret<f32>(reinterpret<i32>(n + POW2_BIAS) << 23);
-}
-
-/** e^r·2^n for integral n in [-150, 128]; 2^n goes in two halves, each a normal number, so
- * neither overflow to Infinity nor gradual underflow needs a branch. */
-// @ts-ignore: decorator
-@inline function scaleExp4(n: v128, r: v128): v128 {
-  const n1 = f32x4.floor(f32x4.mul(n, f32x4.splat(0.5)));
-  const e = f32x4.add(expm1Poly4(r), f32x4.splat(1));
-  return f32x4.mul(f32x4.mul(e, pow2i4(n1)), pow2i4(f32x4.sub(n, n1)));
-}
-
-// @ts-ignore: decorator
-@inline function scaleExp1(n: f32, r: f32): f32 {
-  const n1 = floor<f32>(n * 0.5);
-  const e = expm1Poly1(r) + 1;
-  return e * pow2i1(n1) * pow2i1(n - n1);
-}
-
-/** exp(x); NaN stays NaN. */
-// @ts-ignore: decorator
-@inline function exp4(x: v128): v128 {
-  const a = clamp(x, f32x4.splat(EXP_LO), f32x4.splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
-  const r = f32x4.sub(f32x4.sub(a, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  return scaleExp4(n, r);
-}
-
-// @ts-ignore: decorator
-@inline function exp1(x: f32): f32 {
-  const a = min(max(x, EXP_LO), EXP_HI);
-  const n = nearest<f32>(a * LOG2E);
-  const r = (a - n * LN2_HI) - n * LN2_LO;
-  return scaleExp1(n, r);
-}
-
-/**
- * exp(hi + lo), where lo carries what hi could not hold of the argument (gelu's −x²/2): r is
- * reduced from hi and lo separately. If clamping moved hi + lo, hi + lo is far outside the
- * range where that matters.
- */
-// @ts-ignore: decorator
-@inline function expHiLo4(hi: v128, lo: v128): v128 {
-  const sum = f32x4.add(hi, lo);
-  const a = clamp(sum, f32x4.splat(EXP_LO), f32x4.splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
-  const inRange = f32x4.eq(a, sum); // false for NaN, which then stays NaN through a
-  const h = v128.bitselect(hi, a, inRange);
-  const l = v128.and(lo, inRange);
-  const r = f32x4.sub(f32x4.add(f32x4.sub(h, f32x4.mul(n, f32x4.splat(LN2_HI))), l), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  return scaleExp4(n, r);
-}
-
-// @ts-ignore: decorator
-@inline function expHiLo1(hi: f32, lo: f32): f32 {
-  const sum = hi + lo;
-  const a = min(max(sum, EXP_LO), EXP_HI);
-  const n = nearest<f32>(a * LOG2E);
-  const inRange = a == sum;
-  const h = inRange ? hi : a;
-  const l: f32 = inRange ? lo : 0;
-  const r = ((h - n * LN2_HI) + l) - n * LN2_LO;
-  return scaleExp1(n, r);
-}
 
 /** expm1(min(x, 0)): accurate relative to the result near 0 (elu and selu need only x ≤ 0). */
 // @ts-ignore: decorator
@@ -224,15 +97,7 @@ function gelu4(x: v128): v128 {
   const xc = clamp(x, f32x4.splat(-GELU_CLAMP), f32x4.splat(GELU_CLAMP));
   const z = f32x4.mul(f32x4.abs(xc), f32x4.splat(INV_SQRT2));
   const t = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.mul(z, f32x4.splat(0.5)), f32x4.splat(1)));
-  let q = f32x4.add(f32x4.mul(t, f32x4.splat(Q9)), f32x4.splat(Q8));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q7));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q6));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q5));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q4));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q3));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q2));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q1));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(Q0));
+  const q = erfcPoly4(t);
   // −x²/2 = −xh²/2 − xl·(x + xh)/2 with xh = x rounded to 12 bits (xh² exact), xl = x − xh.
   const xh = v128.and(xc, i32x4.splat(SPLIT_MASK));
   const xl = f32x4.sub(xc, xh);
@@ -248,15 +113,7 @@ function gelu1(x: f32): f32 {
   const xc = min(max(x, -GELU_CLAMP), GELU_CLAMP);
   const z = abs<f32>(xc) * INV_SQRT2;
   const t: f32 = 1 / (z * 0.5 + 1);
-  let q = t * Q9 + Q8;
-  q = q * t + Q7;
-  q = q * t + Q6;
-  q = q * t + Q5;
-  q = q * t + Q4;
-  q = q * t + Q3;
-  q = q * t + Q2;
-  q = q * t + Q1;
-  q = q * t + Q0;
+  const q = erfcPoly1(t);
   const xh = reinterpret<f32>(reinterpret<i32>(xc) & SPLIT_MASK);
   const xl = xc - xh;
   const hi = xh * xh * -0.5;

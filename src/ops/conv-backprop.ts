@@ -6,8 +6,8 @@ import {
   conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry, plan, runConv,
   type Conv1dOptions, type Conv2dOptions, type Conv2dTransposeOptions, type ConvGeometry, type LocallyConnected2dOptions,
 } from './conv.js';
-import { zeroRow } from './cache.js';
-import { denseRows, packGemm } from './conv.js';
+import { scratch, zeroRow } from './cache.js';
+import { denseRows, im2colChunk, packGemm } from './conv.js';
 
 // Gradients of the convolutions and of dense, as ops. The input gradient of a convolution is the
 // transposed convolution of dy with the same weights (and vice versa), so both run on the packed
@@ -171,8 +171,8 @@ export function denseBackpropFilter(x: Tensor, dy: Tensor): Tensor {
   const inputs = x.shape[x.rank - 1], units = dy.shape[dy.rank - 1];
   const M = inputs ? x.size / inputs : 0;
   const dw = empty([inputs, units]);
-  const rows = denseRows(M, inputs, units);
-  rt().kernels.conv_filter_grad_f32(M, 1, inputs, units, x.ptr, rows, zeroRow(1), dy.ptr, units * 4, dw.ptr, units * 4);
+  if (M === 0) dw.view().fill(0);
+  else rt().kernels.gemm_tn_f32_4x8(M, inputs, units, x.ptr, inputs * 4, dy.ptr, units * 4, dw.ptr, units * 4, false);
   return dw;
 }
 
@@ -183,16 +183,26 @@ function reverse(g: ConvGeometry): ConvGeometry {
   return { ...g, H: g.OH, W: g.OW, C: g.Cout, OH: g.H, OW: g.W, Cout: g.C, transposed: !g.transposed };
 }
 
-/** Filter gradient of a (non-transposed) geometry, per group; taps reversed back if flipped. */
+/**
+ * Filter gradient of a (non-transposed) geometry, per group: dW = colᵀ · dy, with the input's
+ * im2col rows gathered a chunk of output pixels at a time (never the whole matrix); taps reversed
+ * back if the forward flipped them.
+ */
 function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly number[], groups: number, flip: boolean): Tensor {
   const p = plan(g);
-  const K = g.C / groups, Nc = g.Cout / groups, T = g.KH * g.KW;
+  const K = g.C / groups, Nc = g.Cout / groups, T = g.KH * g.KW, R = T * K;
   const dw = empty(wShape);
-  const zero = zeroRow(1);
   const { kernels } = rt();
+  const chunk = im2colChunk(R);
+  const col = scratch(2, chunk * R * 4);
   for (let gi = 0; gi < groups; gi++) {
-    kernels.conv_filter_grad_f32(p.M, T, K, Nc, x.ptr + gi * K * 4, p.ind, zero, dy.ptr + gi * Nc * 4, g.Cout * 4, dw.ptr + gi * Nc * 4, g.Cout * 4);
+    for (let p0 = 0; p0 < p.M; p0 += chunk) {
+      const n = Math.min(chunk, p.M - p0);
+      kernels.im2col_f32(n, T, K, x.ptr + gi * K * 4, p.ind + p0 * T * 4, col);
+      kernels.gemm_tn_f32_4x8(n, R, Nc, col, R * 4, dy.ptr + (p0 * g.Cout + gi * Nc) * 4, g.Cout * 4, dw.ptr + gi * Nc * 4, g.Cout * 4, p0 > 0);
+    }
   }
+  if (p.M === 0) dw.view().fill(0);
   if (flip) {
     const f = rt().heap.f32();
     const tap = K * g.Cout, base = dw.ptr >>> 2;

@@ -304,6 +304,11 @@ export function plan(g: ConvGeometry): Plan {
   return { M, T, ind: ptr, out: ptr + M * T * 4 };
 }
 
+/** Output pixels per im2col chunk: about 64 KiB of rows of R floats, a multiple of 4. */
+export function im2colChunk(R: number): number {
+  return Math.max(16, Math.min(1024, Math.floor(16384 / R / 4) * 4));
+}
+
 /** Row indirection of a dense product: row m reads m·K floats in, writes m·N floats out. */
 export function denseRows(M: number, K: number, N: number): number {
   return planned(`dense:${M}:${K}:${N}`, M * 8, (ptr) => {
@@ -316,6 +321,7 @@ export function denseRows(M: number, K: number, N: number): number {
 }
 
 /**
+ * @internal
  * Run a (possibly grouped, possibly transposed) convolution into y. Depthwise (one input and one
  * output channel per group) uses its own kernel; everything else the packed indirect GEMM per group.
  */
@@ -340,6 +346,24 @@ export function runConv(
     // Depthwise (multiplier 1), forward or transposed: the tap-indirection is the same kernel's input.
     const packed = packDepthwise(w, bias, T, g.C, flip);
     kernels.dwconv_f32(p.M, g.C, T, x.ptr, p.ind, packed, y.ptr, p.out, ymin, Infinity);
+  } else if (!g.transposed && K < 8 && T > 1) {
+    // Few channels per tap (first layers): gather a chunk of im2col rows, so the GEMM runs with
+    // K' = T·K on contiguous rows instead of a short loop per tap. The packed layout
+    // [bias][T][K][8] is the same as [bias][1][T·K][8], so the weights are shared with the tap path.
+    const R = T * K;
+    const packed = packGemm(w, bias, groups, T, K, Nc, flip, false);
+    const blockBytes = Math.ceil(Nc / 8) * (8 + R * 8) * 4;
+    const chunk = im2colChunk(R);
+    const col = scratch(2, chunk * R * 4);
+    const rows = denseRows(chunk, R, g.Cout);
+    const zero = zeroRow(1);
+    for (let gi = 0; gi < groups; gi++) {
+      for (let p0 = 0; p0 < p.M; p0 += chunk) {
+        const n = Math.min(chunk, p.M - p0);
+        kernels.im2col_f32(n, T, K, x.ptr + gi * K * 4, p.ind + p0 * T * 4, col);
+        kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, rows + chunk * 4, ymin, Infinity);
+      }
+    }
   } else {
     const zero = zeroRow(K);
     const packed = packGemm(w, bias, groups, T, K, Nc, flip, g.transposed);
