@@ -52,34 +52,53 @@ export function maxpool2d_nhwc_f32(
         let c = 0;
         if (ASC_FEATURE_SIMD) {
           const iota = i32x4(0, 1, 2, 3);
-          for (; c + 16 <= C; c += 16) {
+          if (indices == 0) {
+            // Values only: 16 channels a block (12 live vectors fit V8's 15 registers).
+            for (; c + 16 <= C; c += 16) {
+              const cb = <usize>c << 2;
+              let m0 = v128.load(p0 + cb), m1 = v128.load(p0 + cb, 16), m2 = v128.load(p0 + cb, 32), m3 = v128.load(p0 + cb, 48);
+              let row = p0 + cb;
+              for (let iy = y0; iy < y1; iy++) {
+                let p = row;
+                for (let ix = x0; ix < x1; ix++) {
+                  const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+                  m0 = v128.bitselect(v0, m0, takes(v0, m0));
+                  m1 = v128.bitselect(v1, m1, takes(v1, m1));
+                  m2 = v128.bitselect(v2, m2, takes(v2, m2));
+                  m3 = v128.bitselect(v3, m3, takes(v3, m3));
+                  p += pixelBytes;
+                }
+                row += rowStep;
+              }
+              const yo = y + out + cb;
+              v128.store(yo, m0); v128.store(yo, m1, 16); v128.store(yo, m2, 32); v128.store(yo, m3, 48);
+            }
+          }
+          // With indices: 8 channels a block (values, indices, taps and masks: 9 live vectors).
+          for (; c + 8 <= C; c += 8) {
             const cb = <usize>c << 2;
-            let m0 = v128.load(p0 + cb), m1 = v128.load(p0 + cb, 16), m2 = v128.load(p0 + cb, 32), m3 = v128.load(p0 + cb, 48);
-            let i0 = i32x4.splat(first), i1 = i0, i2 = i0, i3 = i0;
+            let m0 = v128.load(p0 + cb), m1 = v128.load(p0 + cb, 16);
+            let i0 = i32x4.splat(first), i1 = i0;
             let row = p0 + cb, rowFirst = first;
             for (let iy = y0; iy < y1; iy++) {
               let p = row, pix = rowFirst;
               for (let ix = x0; ix < x1; ix++) {
-                const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-                const t0 = takes(v0, m0), t1 = takes(v1, m1), t2 = takes(v2, m2), t3 = takes(v3, m3);
+                const v0 = v128.load(p), v1 = v128.load(p, 16);
+                const t0 = takes(v0, m0), t1 = takes(v1, m1);
                 const vp = i32x4.splat(pix);
                 m0 = v128.bitselect(v0, m0, t0); i0 = v128.bitselect(vp, i0, t0);
                 m1 = v128.bitselect(v1, m1, t1); i1 = v128.bitselect(vp, i1, t1);
-                m2 = v128.bitselect(v2, m2, t2); i2 = v128.bitselect(vp, i2, t2);
-                m3 = v128.bitselect(v3, m3, t3); i3 = v128.bitselect(vp, i3, t3);
                 p += pixelBytes; pix += C;
               }
               row += rowStep; rowFirst += rowPix;
             }
             const yo = y + out + cb;
-            v128.store(yo, m0); v128.store(yo, m1, 16); v128.store(yo, m2, 32); v128.store(yo, m3, 48);
+            v128.store(yo, m0); v128.store(yo, m1, 16);
             if (indices != 0) {
               const io = indices + out + cb;
               const lane = i32x4.add(i32x4.splat(c), iota);
               v128.store(io, i32x4.add(i0, lane));
               v128.store(io, i32x4.add(i1, i32x4.add(lane, i32x4.splat(4))), 16);
-              v128.store(io, i32x4.add(i2, i32x4.add(lane, i32x4.splat(8))), 32);
-              v128.store(io, i32x4.add(i3, i32x4.add(lane, i32x4.splat(12))), 48);
             }
           }
           for (; c + 4 <= C; c += 4) {

@@ -7,7 +7,7 @@ import {
   type Conv1dOptions, type Conv2dOptions, type Conv2dTransposeOptions, type ConvGeometry, type LocallyConnected2dOptions,
 } from './conv.js';
 import { scratch, zeroRow } from './cache.js';
-import { denseRows, im2colChunk, packGemm } from './conv.js';
+import { denseRows, im2col, im2colChunk, packGemm } from './conv.js';
 
 // Gradients of the convolutions and of dense, as ops. The input gradient of a convolution is the
 // transposed convolution of dy with the same weights (and vice versa), so both run on the packed
@@ -189,20 +189,20 @@ function reverse(g: ConvGeometry): ConvGeometry {
  * back if the forward flipped them.
  */
 function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly number[], groups: number, flip: boolean): Tensor {
-  const p = plan(g);
+  const M = g.N * g.OH * g.OW;
   const K = g.C / groups, Nc = g.Cout / groups, T = g.KH * g.KW, R = T * K;
   const dw = empty(wShape);
   const { kernels } = rt();
   const chunk = im2colChunk(R);
   const col = scratch(2, chunk * R * 4);
   for (let gi = 0; gi < groups; gi++) {
-    for (let p0 = 0; p0 < p.M; p0 += chunk) {
-      const n = Math.min(chunk, p.M - p0);
-      kernels.im2col_f32(n, T, K, x.ptr + gi * K * 4, p.ind + p0 * T * 4, col);
+    for (let p0 = 0; p0 < M; p0 += chunk) {
+      const n = Math.min(chunk, M - p0);
+      im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
       kernels.gemm_tn_f32_4x8(n, R, Nc, col, R * 4, dy.ptr + (p0 * g.Cout + gi * Nc) * 4, g.Cout * 4, dw.ptr + gi * Nc * 4, g.Cout * 4, p0 > 0);
     }
   }
-  if (p.M === 0) dw.view().fill(0);
+  if (M === 0) dw.view().fill(0);
   if (flip) {
     const f = rt().heap.f32();
     const tap = K * g.Cout, base = dw.ptr >>> 2;

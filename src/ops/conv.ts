@@ -304,6 +304,11 @@ export function plan(g: ConvGeometry): Plan {
   return { M, T, ind: ptr, out: ptr + M * T * 4 };
 }
 
+/** im2col rows of output pixels p0 .. p0+n−1 of a (non-transposed) geometry, K channels from x. */
+export function im2col(g: ConvGeometry, x: number, K: number, p0: number, n: number, col: number): void {
+  rt().kernels.im2col_nhwc_f32(x, g.H, g.W, g.C, K, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], p0, n, col);
+}
+
 /** Output pixels per im2col chunk: about 64 KiB of rows of R floats, a multiple of 4. */
 export function im2colChunk(R: number): number {
   return Math.max(16, Math.min(1024, Math.floor(16384 / R / 4) * 4));
@@ -341,8 +346,8 @@ export function runConv(
     if (act && !fuseRelu) activateInPlace(y, act);
     return;
   }
-  const p = plan(g);
   if (K === 1 && Nc === 1) {
+    const p = plan(g);
     // Depthwise (multiplier 1), forward or transposed: the tap-indirection is the same kernel's input.
     const packed = packDepthwise(w, bias, T, g.C, flip);
     kernels.dwconv_f32(p.M, g.C, T, x.ptr, p.ind, packed, y.ptr, p.out, ymin, Infinity);
@@ -357,14 +362,16 @@ export function runConv(
     const col = scratch(2, chunk * R * 4);
     const rows = denseRows(chunk, R, g.Cout);
     const zero = zeroRow(1);
+    const M = g.N * g.OH * g.OW;
     for (let gi = 0; gi < groups; gi++) {
-      for (let p0 = 0; p0 < p.M; p0 += chunk) {
-        const n = Math.min(chunk, p.M - p0);
-        kernels.im2col_f32(n, T, K, x.ptr + gi * K * 4, p.ind + p0 * T * 4, col);
+      for (let p0 = 0; p0 < M; p0 += chunk) {
+        const n = Math.min(chunk, M - p0);
+        im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
         kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, rows + chunk * 4, ymin, Infinity);
       }
     }
   } else {
+    const p = plan(g);
     const zero = zeroRow(K);
     const packed = packGemm(w, bias, groups, T, K, Nc, flip, g.transposed);
     const blockBytes = Math.ceil(Nc / 8) * (8 + T * K * 8) * 4;
