@@ -53,7 +53,8 @@ export function maxpool2d_nhwc_f32(
         if (ASC_FEATURE_SIMD) {
           const iota = i32x4(0, 1, 2, 3);
           if (indices == 0) {
-            // Values only: 16 channels a block (12 live vectors fit V8's 15 registers).
+            // Values only: f32x4.max (NaN propagates; of −0 and +0 it keeps +0, the one place it
+            // can differ from the first-wins rule of the indexed path), 16 channels a block.
             for (; c + 16 <= C; c += 16) {
               const cb = <usize>c << 2;
               let m0 = v128.load(p0 + cb), m1 = v128.load(p0 + cb, 16), m2 = v128.load(p0 + cb, 32), m3 = v128.load(p0 + cb, 48);
@@ -61,17 +62,25 @@ export function maxpool2d_nhwc_f32(
               for (let iy = y0; iy < y1; iy++) {
                 let p = row;
                 for (let ix = x0; ix < x1; ix++) {
-                  const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-                  m0 = v128.bitselect(v0, m0, takes(v0, m0));
-                  m1 = v128.bitselect(v1, m1, takes(v1, m1));
-                  m2 = v128.bitselect(v2, m2, takes(v2, m2));
-                  m3 = v128.bitselect(v3, m3, takes(v3, m3));
+                  m0 = f32x4.max(m0, v128.load(p)); m1 = f32x4.max(m1, v128.load(p, 16));
+                  m2 = f32x4.max(m2, v128.load(p, 32)); m3 = f32x4.max(m3, v128.load(p, 48));
                   p += pixelBytes;
                 }
                 row += rowStep;
               }
               const yo = y + out + cb;
               v128.store(yo, m0); v128.store(yo, m1, 16); v128.store(yo, m2, 32); v128.store(yo, m3, 48);
+            }
+            for (; c + 4 <= C; c += 4) {
+              const cb = <usize>c << 2;
+              let m0 = v128.load(p0 + cb);
+              let row = p0 + cb;
+              for (let iy = y0; iy < y1; iy++) {
+                let p = row;
+                for (let ix = x0; ix < x1; ix++) { m0 = f32x4.max(m0, v128.load(p)); p += pixelBytes; }
+                row += rowStep;
+              }
+              v128.store(y + out + cb, m0);
             }
           }
           // With indices: 8 channels a block (values, indices, taps and masks: 9 live vectors).
@@ -130,9 +139,13 @@ export function maxpool2d_nhwc_f32(
             let p = row, pix = rowFirst;
             for (let ix = x0; ix < x1; ix++) {
               const v = load<f32>(p);
-              const t = takesf(v, m);
-              m = select<f32>(v, m, t);
-              i = select<i32>(pix, i, t);
+              if (indices == 0) {
+                m = max<f32>(m, v); // as the values-only SIMD body
+              } else {
+                const t = takesf(v, m);
+                m = select<f32>(v, m, t);
+                i = select<i32>(pix, i, t);
+              }
               p += pixelBytes; pix += C;
             }
             row += rowStep; rowFirst += rowPix;
@@ -163,11 +176,12 @@ export function avgpool2d_nhwc_f32(
       const ny = load<i32>(win + <usize>oy * ROW, 8);
       for (let ox = 0; ox < OW; ox++) {
         const x0 = load<i32>(cols + <usize>ox * ROW), x1 = load<i32>(cols + <usize>ox * ROW, 4);
-        const count = <f32>(ny * load<i32>(cols + <usize>ox * ROW, 8));
+        // One division per output pixel; every channel multiplies by the same reciprocal.
+        const inv: f32 = 1 / <f32>(ny * load<i32>(cols + <usize>ox * ROW, 8));
         const p0 = x + (<usize>(((n * H + y0) * W + x0) * C) << 2);
         let c = 0;
         if (ASC_FEATURE_SIMD) {
-          const vcount = f32x4.splat(count);
+          const vinv = f32x4.splat(inv);
           for (; c + 16 <= C; c += 16) {
             const cb = <usize>c << 2;
             let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
@@ -182,8 +196,8 @@ export function avgpool2d_nhwc_f32(
               row += rowStep;
             }
             const yo = out + cb;
-            v128.store(yo, f32x4.div(s0, vcount)); v128.store(yo, f32x4.div(s1, vcount), 16);
-            v128.store(yo, f32x4.div(s2, vcount), 32); v128.store(yo, f32x4.div(s3, vcount), 48);
+            v128.store(yo, f32x4.mul(s0, vinv)); v128.store(yo, f32x4.mul(s1, vinv), 16);
+            v128.store(yo, f32x4.mul(s2, vinv), 32); v128.store(yo, f32x4.mul(s3, vinv), 48);
           }
           for (; c + 4 <= C; c += 4) {
             const cb = <usize>c << 2;
@@ -194,7 +208,7 @@ export function avgpool2d_nhwc_f32(
               for (let ix = x0; ix < x1; ix++) { s0 = f32x4.add(s0, v128.load(p)); p += pixelBytes; }
               row += rowStep;
             }
-            v128.store(out + cb, f32x4.div(s0, vcount));
+            v128.store(out + cb, f32x4.mul(s0, vinv));
           }
         }
         for (; c < C; c++) {
@@ -206,7 +220,7 @@ export function avgpool2d_nhwc_f32(
             for (let ix = x0; ix < x1; ix++) { s += load<f32>(p); p += pixelBytes; }
             row += rowStep;
           }
-          store<f32>(out + cb, s / count);
+          store<f32>(out + cb, s * inv);
         }
         out += pixelBytes;
       }
@@ -305,11 +319,12 @@ export function mixedpool2d_nhwc_f32(
       const ny = load<i32>(win + <usize>oy * ROW, 8);
       for (let ox = 0; ox < OW; ox++) {
         const x0 = load<i32>(cols + <usize>ox * ROW), x1 = load<i32>(cols + <usize>ox * ROW, 4);
-        const count = <f32>(ny * load<i32>(cols + <usize>ox * ROW, 8));
+        // One division per output pixel; every channel multiplies by the same reciprocal.
+        const inv: f32 = 1 / <f32>(ny * load<i32>(cols + <usize>ox * ROW, 8));
         const p0 = x + (<usize>(((n * H + y0) * W + x0) * C) << 2);
         let c = 0;
         if (ASC_FEATURE_SIMD) {
-          const vcount = f32x4.splat(count), vl = f32x4.splat(lambda), vmu = f32x4.splat(mu);
+          const vinv = f32x4.splat(inv), vl = f32x4.splat(lambda), vmu = f32x4.splat(mu);
           for (; c + 4 <= C; c += 4) {
             const cb = <usize>c << 2;
             let m0 = v128.load(p0 + cb);
@@ -325,7 +340,7 @@ export function mixedpool2d_nhwc_f32(
               }
               row += rowStep;
             }
-            const avg = f32x4.div(s0, vcount);
+            const avg = f32x4.mul(s0, vinv);
             v128.store(out + cb, f32x4.add(f32x4.mul(vl, m0), f32x4.mul(vmu, avg)));
           }
         }
@@ -344,7 +359,7 @@ export function mixedpool2d_nhwc_f32(
             }
             row += rowStep;
           }
-          store<f32>(out + cb, lambda * m + mu * (s / count));
+          store<f32>(out + cb, lambda * m + mu * (s * inv));
         }
         out += pixelBytes;
       }
