@@ -53,34 +53,47 @@ export function maxpool2d_nhwc_f32(
         if (ASC_FEATURE_SIMD) {
           const iota = i32x4(0, 1, 2, 3);
           if (indices == 0) {
-            // Values only: f32x4.max (NaN propagates; of −0 and +0 it keeps +0, the one place it
-            // can differ from the first-wins rule of the indexed path), 16 channels a block.
+            // Values only. f32x4.max is a long instruction sequence on x64 (NaN and ±0 rules) and
+            // a 9-tap chain of it is latency-bound, so: pmax (one maxps; `m < v ? v : m` keeps
+            // the first of equal values, as the indexed path does) plus a NaN flag per lane
+            // (v != v), applied at the end. 16 channels a block: 4 maxima, 4 flags, 4 loads.
+            const nanv = f32x4.splat(NaN);
             for (; c + 16 <= C; c += 16) {
               const cb = <usize>c << 2;
               let m0 = v128.load(p0 + cb), m1 = v128.load(p0 + cb, 16), m2 = v128.load(p0 + cb, 32), m3 = v128.load(p0 + cb, 48);
+              let n0 = f32x4.ne(m0, m0), n1 = f32x4.ne(m1, m1), n2 = f32x4.ne(m2, m2), n3 = f32x4.ne(m3, m3);
               let row = p0 + cb;
               for (let iy = y0; iy < y1; iy++) {
                 let p = row;
                 for (let ix = x0; ix < x1; ix++) {
-                  m0 = f32x4.max(m0, v128.load(p)); m1 = f32x4.max(m1, v128.load(p, 16));
-                  m2 = f32x4.max(m2, v128.load(p, 32)); m3 = f32x4.max(m3, v128.load(p, 48));
+                  const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+                  m0 = f32x4.pmax(m0, v0); n0 = v128.or(n0, f32x4.ne(v0, v0));
+                  m1 = f32x4.pmax(m1, v1); n1 = v128.or(n1, f32x4.ne(v1, v1));
+                  m2 = f32x4.pmax(m2, v2); n2 = v128.or(n2, f32x4.ne(v2, v2));
+                  m3 = f32x4.pmax(m3, v3); n3 = v128.or(n3, f32x4.ne(v3, v3));
                   p += pixelBytes;
                 }
                 row += rowStep;
               }
               const yo = y + out + cb;
-              v128.store(yo, m0); v128.store(yo, m1, 16); v128.store(yo, m2, 32); v128.store(yo, m3, 48);
+              v128.store(yo, v128.bitselect(nanv, m0, n0)); v128.store(yo, v128.bitselect(nanv, m1, n1), 16);
+              v128.store(yo, v128.bitselect(nanv, m2, n2), 32); v128.store(yo, v128.bitselect(nanv, m3, n3), 48);
             }
             for (; c + 4 <= C; c += 4) {
               const cb = <usize>c << 2;
               let m0 = v128.load(p0 + cb);
+              let n0 = f32x4.ne(m0, m0);
               let row = p0 + cb;
               for (let iy = y0; iy < y1; iy++) {
                 let p = row;
-                for (let ix = x0; ix < x1; ix++) { m0 = f32x4.max(m0, v128.load(p)); p += pixelBytes; }
+                for (let ix = x0; ix < x1; ix++) {
+                  const v0 = v128.load(p);
+                  m0 = f32x4.pmax(m0, v0); n0 = v128.or(n0, f32x4.ne(v0, v0));
+                  p += pixelBytes;
+                }
                 row += rowStep;
               }
-              v128.store(y + out + cb, m0);
+              v128.store(y + out + cb, v128.bitselect(nanv, m0, n0));
             }
           }
           // With indices: 8 channels a block (values, indices, taps and masks: 9 live vectors).
@@ -140,7 +153,8 @@ export function maxpool2d_nhwc_f32(
             for (let ix = x0; ix < x1; ix++) {
               const v = load<f32>(p);
               if (indices == 0) {
-                m = max<f32>(m, v); // as the values-only SIMD body
+                // As the values-only SIMD body: first of equal values, NaN wins.
+                m = m != m ? m : (v != v || m < v ? v : m);
               } else {
                 const t = takesf(v, m);
                 m = select<f32>(v, m, t);
