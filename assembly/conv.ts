@@ -251,3 +251,124 @@ export function locally_connected_filter_grad_f32(
     }
   }
 }
+
+/**
+ * Direct convolution for one input channel (grayscale first layers), stride 1, no dilation:
+ * vectorised over output pixels instead of channels, so no im2col and no half-empty channel
+ * vectors. x is a padded single-channel image batch [N, Hp, Wp] with at least 8 floats of slack
+ * after its end (the host copies it so); y NHWC [N, OH, OW, Cout] with OH = Hp − KH + 1,
+ * OW = Wp − KW + 1. w: blocks of 6 output channels, each [T][6] (zeros past Cout), bias [Cout]
+ * or 0. Register tile: 8 pixels along a row (2 vectors) × 6 channels = 12 accumulators.
+ */
+export function conv2d_c1_f32(
+  x: usize, N: i32, Hp: i32, Wp: i32, OH: i32, OW: i32, KH: i32, KW: i32, Cout: i32,
+  w: usize, bias: usize, y: usize, ymin: f32, ymax: f32,
+): void {
+  const T = KH * KW;
+  const blockBytes = <usize>T * 24;
+  const pixBytes = <usize>Cout << 2;
+  const rowBytes = <usize>Wp << 2;
+  for (let n = 0; n < N; n++) {
+    for (let oy = 0; oy < OH; oy++) {
+      const xrow = x + (<usize>(n * Hp + oy) * rowBytes);
+      const yrow = y + (<usize>(n * OH + oy) * <usize>OW) * pixBytes;
+      for (let o0 = 0; o0 < Cout; o0 += 6) {
+        const nr = min(Cout - o0, 6);
+        const wb = w + <usize>(o0 / 6) * blockBytes;
+        for (let ox0 = 0; ox0 < OW; ox0 += 8) {
+          if (ASC_FEATURE_SIMD) {
+            let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+            let b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0;
+            let wp = wb;
+            let xr = xrow + (<usize>ox0 << 2);
+            for (let ky = 0; ky < KH; ky++) {
+              let xp = xr;
+              for (let kx = 0; kx < KW; kx++) {
+                const u = v128.load(xp), v = v128.load(xp, 16);
+                let s = v128.load32_splat(wp); a0 = madd(u, s, a0); b0 = madd(v, s, b0);
+                s = v128.load32_splat(wp + 4); a1 = madd(u, s, a1); b1 = madd(v, s, b1);
+                s = v128.load32_splat(wp + 8); a2 = madd(u, s, a2); b2 = madd(v, s, b2);
+                s = v128.load32_splat(wp + 12); a3 = madd(u, s, a3); b3 = madd(v, s, b3);
+                s = v128.load32_splat(wp + 16); a4 = madd(u, s, a4); b4 = madd(v, s, b4);
+                s = v128.load32_splat(wp + 20); a5 = madd(u, s, a5); b5 = madd(v, s, b5);
+                xp += 4;
+                wp += 24;
+              }
+              xr += rowBytes;
+            }
+            const pr = min(OW - ox0, 8);
+            const yp = yrow + <usize>ox0 * pixBytes + (<usize>o0 << 2);
+            storeChannel(yp, a0, b0, pr, pixBytes, bias, o0, ymin, ymax);
+            if (nr > 1) storeChannel(yp + 4, a1, b1, pr, pixBytes, bias, o0 + 1, ymin, ymax);
+            if (nr > 2) storeChannel(yp + 8, a2, b2, pr, pixBytes, bias, o0 + 2, ymin, ymax);
+            if (nr > 3) storeChannel(yp + 12, a3, b3, pr, pixBytes, bias, o0 + 3, ymin, ymax);
+            if (nr > 4) storeChannel(yp + 16, a4, b4, pr, pixBytes, bias, o0 + 4, ymin, ymax);
+            if (nr > 5) storeChannel(yp + 20, a5, b5, pr, pixBytes, bias, o0 + 5, ymin, ymax);
+          } else {
+            const pr = min(OW - ox0, 8);
+            for (let i = 0; i < pr; i++) {
+              for (let j = 0; j < nr; j++) {
+                let s: f32 = 0;
+                let wp = wb + (<usize>j << 2);
+                let xr = xrow + (<usize>(ox0 + i) << 2);
+                for (let ky = 0; ky < KH; ky++) {
+                  let xp = xr;
+                  for (let kx = 0; kx < KW; kx++) {
+                    s += load<f32>(xp) * load<f32>(wp);
+                    xp += 4;
+                    wp += 24;
+                  }
+                  xr += rowBytes;
+                }
+                const b: f32 = bias != 0 ? load<f32>(bias + (<usize>(o0 + j) << 2)) : 0;
+                store<f32>(yrow + <usize>(ox0 + i) * pixBytes + (<usize>(o0 + j) << 2), clampf(s + b, ymin, ymax));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Channel o of up to 8 pixels (lanes of lo then hi) plus its bias, clamped, at stride `pixBytes`. */
+// @ts-ignore: decorator
+@inline function storeChannel(p: usize, lo: v128, hi: v128, count: i32, pixBytes: usize, bias: usize, o: i32, ymin: f32, ymax: f32): void {
+  const b = bias != 0 ? v128.load32_splat(bias + (<usize>o << 2)) : f32x4.splat(0);
+  const vmin = f32x4.splat(ymin), vmax = f32x4.splat(ymax);
+  const l = clamp(f32x4.add(lo, b), vmin, vmax);
+  const h = clamp(f32x4.add(hi, b), vmin, vmax);
+  store<f32>(p, f32x4.extract_lane(l, 0));
+  if (count > 1) store<f32>(p + pixBytes, f32x4.extract_lane(l, 1));
+  if (count > 2) store<f32>(p + 2 * pixBytes, f32x4.extract_lane(l, 2));
+  if (count > 3) store<f32>(p + 3 * pixBytes, f32x4.extract_lane(l, 3));
+  if (count > 4) store<f32>(p + 4 * pixBytes, f32x4.extract_lane(h, 0));
+  if (count > 5) store<f32>(p + 5 * pixBytes, f32x4.extract_lane(h, 1));
+  if (count > 6) store<f32>(p + 6 * pixBytes, f32x4.extract_lane(h, 2));
+  if (count > 7) store<f32>(p + 7 * pixBytes, f32x4.extract_lane(h, 3));
+}
+
+/**
+ * Copy single-channel images x [N, H, W] into a zero-padded [N, H + pt + pb, W + pl + pr] at dst
+ * (which has `slack` more floats after it, zeroed too).
+ */
+export function pad_c1_f32(x: usize, N: i32, H: i32, W: i32, pt: i32, pb: i32, pl: i32, pr: i32, dst: usize, slack: i32): void {
+  const Hp = H + pt + pb, Wp = W + pl + pr;
+  const total = N * Hp * Wp + slack;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= total; i += 4) v128.store(dst + (<usize>i << 2), f32x4.splat(0));
+  }
+  for (; i < total; i++) store<f32>(dst + (<usize>i << 2), 0);
+  for (let n = 0; n < N; n++) {
+    for (let r = 0; r < H; r++) {
+      const src = x + (<usize>(n * H + r) * <usize>W << 2);
+      const out = dst + ((<usize>(n * Hp + r + pt) * <usize>Wp + <usize>pl) << 2);
+      let c = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; c + 4 <= W; c += 4) v128.store(out + (<usize>c << 2), v128.load(src + (<usize>c << 2)));
+      }
+      for (; c < W; c++) store<f32>(out + (<usize>c << 2), load<f32>(src + (<usize>c << 2)));
+    }
+  }
+}

@@ -47,6 +47,22 @@ for (const build of BUILDS) {
         allclose(dense(tensor(dx, [M, Kd]), tensor(dw, [Kd, U])).toArray(), denseRef(dx, M, Kd, dw, U), `${build} dense ${M}×${Kd}×${U}`, 1e-4, tol(Kd));
       });
     }
+    // One input channel, stride 1: the direct kernel vectorised over output pixels (every
+    // padding mode, widths around its 8-pixel tile, channel counts around its 6-channel block).
+    for (let i = 0; i < 30; i++) {
+      const N = randInt(r, 1, 3), H = randInt(r, 1, 12), W = randInt(r, 1, 19), Cout = randInt(r, 1, 13);
+      const KH = randInt(r, 1, 5), KW = randInt(r, 1, 5);
+      const pads: [[number, number], [number, number]] = [[randInt(r, 0, 2), randInt(r, 0, 2)], [randInt(r, 0, 2), randInt(r, 0, 2)]];
+      if (KH > H + pads[0][0] + pads[0][1] || KW > W + pads[1][0] + pads[1][1]) continue;
+      const flip = r() < 0.3;
+      const xd = randArray(r, N * H * W), wd = randArray(r, KH * KW * Cout), bd = randArray(r, Cout);
+      tidy(() => {
+        const y = conv2d(tensor(xd, [N, H, W, 1]), tensor(wd, [KH, KW, 1, Cout]), { padding: pads, flip, bias: tensor(bd, [Cout]) });
+        const ref = conv2dRef({ data: xd, shape: [N, H, W, 1] }, { data: wd, shape: [KH, KW, 1, Cout] }, { s: [1, 1], d: [1, 1], pads, groups: 1, flip, bias: bd });
+        assert.equal(y.shape, ref.shape);
+        allclose(y.toArray(), ref.data, `${build} single-channel case ${i}: x ${[N, H, W, 1]} w ${[KH, KW, 1, Cout]} pads ${JSON.stringify(pads)}`, 1e-4, tol(KH * KW));
+      });
+    }
     assert.is(memoryStats().tensors, 0);
   });
 }

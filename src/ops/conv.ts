@@ -351,6 +351,8 @@ export function runConv(
     // Depthwise (multiplier 1), forward or transposed: the tap-indirection is the same kernel's input.
     const packed = packDepthwise(w, bias, T, g.C, flip);
     kernels.dwconv_f32(p.M, g.C, T, x.ptr, p.ind, packed, y.ptr, p.out, ymin, Infinity);
+  } else if (!g.transposed && groups === 1 && g.C === 1 && g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1) {
+    runSingleChannel(g, x, w, bias, flip, ymin, y);
   } else if (!g.transposed && K < 8 && T > 1) {
     // Few channels per tap (first layers): gather a chunk of im2col rows, so the GEMM runs with
     // K' = T·K on contiguous rows instead of a short loop per tap. The packed layout
@@ -438,6 +440,41 @@ function packDepthwise(w: Tensor, bias: Tensor | null, T: number, C: number, fli
     for (let t = 0; t < T; t++) {
       const tt = flip ? T - 1 - t : t;
       f.copyWithin(dst + (t + 1) * C, src + tt * C, src + (tt + 1) * C);
+    }
+  });
+}
+
+// ---- one input channel ----
+
+/**
+ * Stride-1 convolution of single-channel images (first layers): the input is copied once into a
+ * zero-padded scratch image, then a kernel vectorised over output pixels runs with no im2col.
+ */
+function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, y: Tensor): void {
+  const { kernels } = rt();
+  const [[pt, pb], [pl, pr]] = g.pads;
+  const Hp = g.H + pt + pb, Wp = g.W + pl + pr;
+  const padded = scratch(3, (g.N * Hp * Wp + 8) * 4);
+  kernels.pad_c1_f32(x.ptr, g.N, g.H, g.W, pt, pb, pl, pr, padded, 8);
+  const packed = packSingleChannel(w, g.KH * g.KW, g.Cout, flip);
+  kernels.conv2d_c1_f32(padded, g.N, Hp, Wp, g.OH, g.OW, g.KH, g.KW, g.Cout, packed, bias ? bias.ptr : 0, y.ptr, ymin, Infinity);
+}
+
+/** Weights [KH, KW, 1, Cout] → blocks of 6 output channels, each [T][6] (zeros past Cout). */
+function packSingleChannel(w: Tensor, T: number, Cout: number, flip: boolean): number {
+  const blocks = Math.ceil(Cout / 6);
+  return derived(w, `c1:${flip ? 1 : 0}`, `${w.version}`, blocks * T * 6 * 4, (ptr) => {
+    const f = rt().heap.f32();
+    const src = w.ptr >>> 2;
+    let dst = ptr >>> 2;
+    for (let b = 0; b < blocks; b++) {
+      for (let t = 0; t < T; t++) {
+        const tt = flip ? T - 1 - t : t;
+        for (let j = 0; j < 6; j++) {
+          const o = b * 6 + j;
+          f[dst++] = o < Cout ? f[src + tt * Cout + o] : 0;
+        }
+      }
     }
   });
 }
