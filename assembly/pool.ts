@@ -60,8 +60,9 @@ export function maxpool2d_nhwc_f32(
             const nanv = f32x4.splat(NaN);
             for (; c + 16 <= C; c += 16) {
               const cb = <usize>c << 2;
-              let m0 = v128.load(p0 + cb), m1 = v128.load(p0 + cb, 16), m2 = v128.load(p0 + cb, 32), m3 = v128.load(p0 + cb, 48);
-              let n0 = f32x4.ne(m0, m0), n1 = f32x4.ne(m1, m1), n2 = f32x4.ne(m2, m2), n3 = f32x4.ne(m3, m3);
+              // From −∞ (not from the first tap, which the loop visits anyway): pmax(−∞, v) = v.
+              let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0;
+              let n0 = i32x4.splat(0), n1 = n0, n2 = n0, n3 = n0;
               let row = p0 + cb;
               for (let iy = y0; iy < y1; iy++) {
                 let p = row;
@@ -81,8 +82,8 @@ export function maxpool2d_nhwc_f32(
             }
             for (; c + 4 <= C; c += 4) {
               const cb = <usize>c << 2;
-              let m0 = v128.load(p0 + cb);
-              let n0 = f32x4.ne(m0, m0);
+              let m0 = f32x4.splat(-Infinity);
+              let n0 = i32x4.splat(0);
               let row = p0 + cb;
               for (let iy = y0; iy < y1; iy++) {
                 let p = row;
