@@ -1,7 +1,10 @@
 // Training benchmark: one LeNet-5 training step (forward, loss, backward, Adam update) on a batch
-// of 64 28×28 images, with benchmark.js. Prints cold (first step) and median ms, images/s and the
-// FLOP rate, and writes bench/results/train.json. Run: npm run bench:train
+// of 64 28×28 images, with benchmark.js, and the same step in ConvNetJS (the classic JavaScript
+// CNN trainer: same layers, Adam, batch 64) in the same run. Prints cold (first step) and median
+// ms, images/s, the FLOP rate and the ratio, and writes bench/results/train.json.
+// Run: npm run bench:train  (--scalar: simdcnn's scalar build; --quick: fewer samples)
 import Benchmark from 'benchmark';
+import convnetjs from 'convnetjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { init, tensor, sequential, layers, backend } from '../dist/index.js';
 
@@ -47,7 +50,48 @@ await new Promise((resolve) => {
 });
 samples.sort((p, q) => p - q);
 const median = samples[samples.length >> 1] * 1e3;
-const row = { backend: backend(), batch, coldMs: cold, medianMs: median, imagesPerSecond: batch / (median / 1e3), gflops: stepFlops / (median * 1e6) };
-console.log(`LeNet-5 training step, batch ${batch}, ${b} build: cold ${cold.toFixed(1)} ms, median ${median.toFixed(2)} ms, ${Math.round(row.imagesPerSecond)} images/s, ${row.gflops.toFixed(1)} GFLOP/s`);
+
+// ConvNetJS: the same LeNet-5 (conv 6@5×5 pad 2 relu, pool 2, conv 16@5×5 relu, pool 2, fc 120
+// relu, fc 84 relu, softmax 10), Adam, gradients accumulated over 64 examples per update.
+const net = new convnetjs.Net();
+net.makeLayers([
+  { type: 'input', out_sx: 28, out_sy: 28, out_depth: 1 },
+  { type: 'conv', sx: 5, filters: 6, stride: 1, pad: 2, activation: 'relu' },
+  { type: 'pool', sx: 2, stride: 2 },
+  { type: 'conv', sx: 5, filters: 16, stride: 1, pad: 0, activation: 'relu' },
+  { type: 'pool', sx: 2, stride: 2 },
+  { type: 'fc', num_neurons: 120, activation: 'relu' },
+  { type: 'fc', num_neurons: 84, activation: 'relu' },
+  { type: 'softmax', num_classes: 10 },
+]);
+const trainer = new convnetjs.Trainer(net, { method: 'adam', learning_rate: 0.001, batch_size: batch });
+const xs = x.toArray(), ys = y.toArray();
+const vols = Array.from({ length: batch }, (_, i) => {
+  const v = new convnetjs.Vol(28, 28, 1, 0);
+  v.w.set(xs.subarray(i * 784, (i + 1) * 784));
+  return v;
+});
+const cnjsStep = () => { for (let i = 0; i < batch; i++) trainer.train(vols[i], ys[i]); };
+const c0 = performance.now();
+cnjsStep();
+const cnjsCold = performance.now() - c0;
+const cnjs = [];
+for (let i = 0; i < (quick ? 3 : 7); i++) {
+  const t = performance.now();
+  cnjsStep();
+  cnjs.push(performance.now() - t);
+}
+cnjs.sort((p, q) => p - q);
+const cnjsMedian = cnjs[cnjs.length >> 1];
+
+const row = {
+  backend: backend(), batch, coldMs: cold, medianMs: median, imagesPerSecond: batch / (median / 1e3), gflops: stepFlops / (median * 1e6),
+  convnetjs: { coldMs: cnjsCold, medianMs: cnjsMedian, imagesPerSecond: batch / (cnjsMedian / 1e3) },
+  speedupOverConvnetjs: cnjsMedian / median,
+};
+console.log(`LeNet-5 training step, batch ${batch}:`);
+console.log(`  simdcnn (${b} build): cold ${cold.toFixed(1)} ms, median ${median.toFixed(2)} ms, ${Math.round(row.imagesPerSecond)} images/s, ${row.gflops.toFixed(1)} GFLOP/s`);
+console.log(`  ConvNetJS 0.3.0:        cold ${cnjsCold.toFixed(1)} ms, median ${cnjsMedian.toFixed(1)} ms, ${Math.round(row.convnetjs.imagesPerSecond)} images/s`);
+console.log(`  simdcnn / ConvNetJS: ${row.speedupOverConvnetjs.toFixed(1)}× faster`);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/train.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, ...row }, null, 2));
