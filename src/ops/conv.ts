@@ -334,57 +334,63 @@ export function runConv(
   g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean,
   act: ReturnType<typeof parseActivation>, y: Tensor,
 ): void {
-  const { kernels } = rt();
-  const T = g.KH * g.KW;
-  const K = g.C / groups;
-  const Nc = g.Cout / groups;
+  if (g.N * g.OH * g.OW === 0) return;
   const fuseRelu = act?.name === 'relu';
   const ymin = fuseRelu ? 0 : -Infinity;
-  if (g.N * g.OH * g.OW === 0) return;
-  if (useWinograd(g, groups)) {
-    runWinograd(g, x, w, bias, flip, ymin, y);
-    if (act && !fuseRelu) activateInPlace(y, act);
-    return;
-  }
-  if (K === 1 && Nc === 1) {
-    const p = plan(g);
-    // Depthwise (multiplier 1), forward or transposed: the tap-indirection is the same kernel's input.
-    const packed = packDepthwise(w, bias, T, g.C, flip);
-    kernels.dwconv_f32(p.M, g.C, T, x.ptr, p.ind, packed, y.ptr, p.out, ymin, Infinity);
-  } else if (!g.transposed && groups === 1 && g.C === 1 && g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1) {
-    runSingleChannel(g, x, w, bias, flip, ymin, y);
-  } else if (!g.transposed && K < 8 && T > 1) {
-    // Few channels per tap (first layers): gather a chunk of im2col rows, so the GEMM runs with
-    // K' = T·K on contiguous rows instead of a short loop per tap. The packed layout
-    // [bias][T][K][8] is the same as [bias][1][T·K][8], so the weights are shared with the tap path.
-    const R = T * K;
-    const packed = packGemm(w, bias, groups, T, K, Nc, flip, false);
-    const blockBytes = Math.ceil(Nc / 8) * (8 + R * 8) * 4;
-    const chunk = im2colChunk(R);
-    const col = scratch(2, chunk * R * 4);
-    const rows = denseRows(chunk, R, g.Cout);
-    const zero = zeroRow(1);
-    const M = g.N * g.OH * g.OW;
-    for (let gi = 0; gi < groups; gi++) {
-      for (let p0 = 0; p0 < M; p0 += chunk) {
-        const n = Math.min(chunk, M - p0);
-        im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
-        kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, rows + chunk * 4, ymin, Infinity);
-      }
-    }
-  } else {
-    const p = plan(g);
-    const zero = zeroRow(K);
-    const packed = packGemm(w, bias, groups, T, K, Nc, flip, g.transposed);
-    const blockBytes = Math.ceil(Nc / 8) * (8 + T * K * 8) * 4;
-    for (let gi = 0; gi < groups; gi++) {
-      kernels.igemm_f32_4x8(
-        p.M, Nc, K, T, x.ptr + gi * K * 4, p.ind, zero, packed + gi * blockBytes,
-        y.ptr + gi * Nc * 4, p.out, ymin, Infinity,
-      );
-    }
-  }
+  const K = g.C / groups, Nc = g.Cout / groups;
+  const plain = !g.transposed && g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1;
+  if (useWinograd(g, groups)) runWinograd(g, x, w, bias, flip, ymin, y);
+  else if (K === 1 && Nc === 1) runDepthwise(g, x, w, bias, flip, ymin, y);
+  else if (plain && groups === 1 && g.C === 1) runSingleChannel(g, x, w, bias, flip, ymin, y);
+  else if (!g.transposed && K < 8 && g.KH * g.KW > 1) runIm2col(g, x, w, bias, groups, flip, ymin, y);
+  else runIndirect(g, x, w, bias, groups, flip, ymin, y);
   if (act && !fuseRelu) activateInPlace(y, act);
+}
+
+/** The general path: the packed indirect GEMM over the tap indirection, per group. */
+function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, y: Tensor): void {
+  const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups;
+  const p = plan(g);
+  const zero = zeroRow(K);
+  const packed = packGemm(w, bias, groups, T, K, Nc, flip, g.transposed);
+  const blockBytes = Math.ceil(Nc / 8) * (8 + T * K * 8) * 4;
+  for (let gi = 0; gi < groups; gi++) {
+    rt().kernels.igemm_f32_4x8(
+      p.M, Nc, K, T, x.ptr + gi * K * 4, p.ind, zero, packed + gi * blockBytes,
+      y.ptr + gi * Nc * 4, p.out, ymin, Infinity,
+    );
+  }
+}
+
+/** Depthwise (multiplier 1), forward or transposed: the tap indirection feeds its own kernel. */
+function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, y: Tensor): void {
+  const T = g.KH * g.KW;
+  const p = plan(g);
+  const packed = packDepthwise(w, bias, T, g.C, flip);
+  rt().kernels.dwconv_f32(p.M, g.C, T, x.ptr, p.ind, packed, y.ptr, p.out, ymin, Infinity);
+}
+
+/**
+ * Few channels per tap (first layers): gather a chunk of im2col rows, so the GEMM runs with
+ * K' = T·K on contiguous rows instead of a short loop per tap. The packed layout
+ * [bias][T][K][8] is the same as [bias][1][T·K][8], so the weights are shared with the tap path.
+ */
+function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, y: Tensor): void {
+  const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups, R = T * K;
+  const packed = packGemm(w, bias, groups, T, K, Nc, flip, false);
+  const blockBytes = Math.ceil(Nc / 8) * (8 + R * 8) * 4;
+  const chunk = im2colChunk(R);
+  const col = scratch(2, chunk * R * 4);
+  const rows = denseRows(chunk, R, g.Cout);
+  const zero = zeroRow(1);
+  const M = g.N * g.OH * g.OW;
+  for (let gi = 0; gi < groups; gi++) {
+    for (let p0 = 0; p0 < M; p0 += chunk) {
+      const n = Math.min(chunk, M - p0);
+      im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
+      rt().kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, rows + chunk * 4, ymin, Infinity);
+    }
+  }
 }
 
 /**
