@@ -31,3 +31,27 @@
 @inline export function clampf(v: f32, lo: f32, hi: f32): f32 {
   return min(max(v, lo), hi);
 }
+
+/** The first n (0..4) floats at p in the low lanes, zeros above; never reads past p + 4n. */
+// @ts-ignore: decorator
+@inline export function loadPartial(p: usize, n: i32): v128 {
+  if (n >= 4) return v128.load(p);
+  if (n == 3) return v128.load32_lane(p + 8, v128.load64_zero(p), 2);
+  if (n == 2) return v128.load64_zero(p);
+  if (n == 1) return v128.load32_zero(p);
+  return f32x4.splat(0);
+}
+
+/** Store 8 columns (two vectors), or the first `nr` of them at the right edge. */
+// @ts-ignore: decorator
+@inline export function storeRow8(p: usize, lo: v128, hi: v128, nr: i32): void {
+  if (nr >= 8) {
+    v128.store(p, lo);
+    v128.store(p, hi, 16);
+  } else if (nr >= 4) {
+    v128.store(p, lo);
+    storeLanes(p + 16, hi, nr - 4);
+  } else {
+    storeLanes(p, lo, nr);
+  }
+}

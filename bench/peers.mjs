@@ -167,21 +167,7 @@ function simdcnnCase(c) {
 
 /** The LeNet-5 of src/cli/mnist.ts (same layers, seed 1), compiled with `optimizer`. */
 function simdcnnLenet(optimizer) {
-  const L = sc.layers;
-  const model = sc.sequential({
-    inputShape: [28, 28, 1],
-    seed: 1,
-    layers: [
-      L.conv2d({ filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
-      L.maxPool2d({ size: 2 }),
-      L.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }),
-      L.maxPool2d({ size: 2 }),
-      L.flatten(),
-      L.dense({ units: 120, activation: 'relu' }),
-      L.dense({ units: 84, activation: 'relu' }),
-      L.dense({ units: 10 }),
-    ],
-  });
+  const model = sc.lenet5({ seed: 1 });
   model.compile({ optimizer, loss: 'softmaxCrossEntropy' });
   return model;
 }

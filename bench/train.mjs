@@ -6,34 +6,18 @@
 import Benchmark from 'benchmark';
 import convnetjs from 'convnetjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { init, tensor, sequential, layers, backend } from '../dist/index.js';
+import { init, tensor, lenet5, backend } from '../dist/index.js';
 
 const batch = 64;
 const quick = process.argv.includes('--quick');
 const b = await init(process.argv.includes('--scalar') ? { backend: 'scalar' } : {});
-
-function lenet() {
-  return sequential({
-    inputShape: [28, 28, 1],
-    layers: [
-      layers.conv2d({ filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
-      layers.maxPool2d({ size: 2 }),
-      layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }),
-      layers.maxPool2d({ size: 2 }),
-      layers.flatten(),
-      layers.dense({ units: 120, activation: 'relu' }),
-      layers.dense({ units: 84, activation: 'relu' }),
-      layers.dense({ units: 10 }),
-    ],
-  });
-}
 
 // Forward multiply-adds ×2, backward ≈ 2× forward (input and filter gradients; the first layer
 // computes no input gradient): the usual ≈ 3× forward estimate.
 const forwardFlops = 2 * (28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 400 * 120 + 120 * 84 + 84 * 10);
 const stepFlops = batch * (3 * forwardFlops - 2 * 28 * 28 * 6 * 25);
 
-const model = lenet();
+const model = lenet5();
 model.compile({ optimizer: 'adam', loss: 'softmaxCrossEntropy' });
 let s = 7;
 const x = tensor(Float32Array.from({ length: batch * 784 }, () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32)), [batch, 28, 28, 1]);

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  init, tensor, tidy, memoryStats, sequential, loadModel, layers, optimizers, softmaxCrossEntropy,
+  init, tensor, tidy, memoryStats, sequential, loadModel, layers, optimizers, softmaxCrossEntropy, lenet5,
   ShapeError, ArgumentError, type Sequential, type Tensor, type SavedModel,
 } from '../src/index.ts';
 import { randArray, rng, throwsTyped } from './helpers.ts';
@@ -10,22 +10,7 @@ test.before(async () => {
   await init();
 });
 
-function lenet(seed = 1): Sequential {
-  return sequential({
-    inputShape: [28, 28, 1],
-    seed,
-    layers: [
-      layers.conv2d({ filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
-      layers.maxPool2d({ size: 2 }),
-      layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }),
-      layers.maxPool2d({ size: 2 }),
-      layers.flatten(),
-      layers.dense({ units: 120, activation: 'relu' }),
-      layers.dense({ units: 84, activation: 'relu' }),
-      layers.dense({ units: 10 }),
-    ],
-  });
-}
+const lenet = (seed = 1): Sequential => lenet5({ seed });
 
 test('summary shows the input shape, output shapes and parameter counts (AlexNet conv1: 55×55×96, 34,944)', () => {
   const m = sequential({ inputShape: [227, 227, 3], layers: [layers.conv2d({ filters: 96, kernelSize: 11, strides: 4 })] });

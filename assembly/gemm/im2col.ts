@@ -1,4 +1,4 @@
-import { madd, storeLanes } from '../simd';
+import { madd, loadPartial, storeRow8 } from '../simd';
 
 // Chunked im2col and a GEMM with a transposed left operand: the paths for convolutions whose
 // per-tap channel count is too small to keep the indirect GEMM busy (first layers: 1–3 input
@@ -130,16 +130,6 @@ export function gemm_tn_f32_4x8(
   }
 }
 
-/** The first n (0..4) floats at p in the low lanes, zeros above; never reads past p + 4n. */
-// @ts-ignore: decorator
-@inline function loadPartial(p: usize, n: i32): v128 {
-  if (n >= 4) return v128.load(p);
-  if (n == 3) return v128.load32_lane(p + 8, v128.load64_zero(p), 2);
-  if (n == 2) return v128.load64_zero(p);
-  if (n == 1) return v128.load32_zero(p);
-  return f32x4.splat(0);
-}
-
 /** Store (or add to) 8 columns (two vectors), or the first `nr` of them. */
 // @ts-ignore: decorator
 @inline function storeRow(p: usize, lo: v128, hi: v128, nr: i32, accumulate: bool): void {
@@ -147,13 +137,5 @@ export function gemm_tn_f32_4x8(
     lo = f32x4.add(lo, loadPartial(p, min(nr, 4)));
     hi = f32x4.add(hi, loadPartial(p + 16, max(nr - 4, 0)));
   }
-  if (nr >= 8) {
-    v128.store(p, lo);
-    v128.store(p, hi, 16);
-  } else if (nr >= 4) {
-    v128.store(p, lo);
-    storeLanes(p + 16, hi, nr - 4);
-  } else {
-    storeLanes(p, lo, nr);
-  }
+  storeRow8(p, lo, hi, nr);
 }

@@ -2,7 +2,7 @@
 // print test accuracy each epoch, and save the model. Options: --epochs N --batch N --lr X
 // --dropout R --seed N --out DIR --backend relaxed-simd|simd|scalar.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { init, layers, sequential, optimizers, toTensors, memoryStats, type Backend } from '../index.js';
+import { init, lenet5, optimizers, toTensors, memoryStats, type Backend } from '../index.js';
 import { loadMnist } from '../data/mnist-node.js';
 
 function arg(name: string, fallback: string): string {
@@ -27,24 +27,9 @@ const tr = toTensors(train, { normalize });
 const te = toTensors(test, { normalize });
 console.log(`MNIST: ${train.count} training and ${test.count} test images`);
 
-// LeNet-5 (LeCun et al. 1998) with ReLU and max pooling: the 28×28 digits padded to 32×32 by 'same';
-// dropout between the dense layers (off in evaluation) keeps it from memorising the training set.
-const model = sequential({
-  inputShape: [28, 28, 1],
-  seed,
-  layers: [
-    layers.conv2d({ filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    layers.maxPool2d({ size: 2 }),
-    layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }),
-    layers.maxPool2d({ size: 2 }),
-    layers.flatten(),
-    layers.dense({ units: 120, activation: 'relu' }),
-    layers.dropout({ rate: dropout }),
-    layers.dense({ units: 84, activation: 'relu' }),
-    layers.dropout({ rate: dropout }),
-    layers.dense({ units: 10 }),
-  ],
-});
+// LeNet-5 with dropout between the dense layers (off in evaluation), which keeps it from
+// memorising the training set.
+const model = lenet5({ seed, dropout });
 model.summary();
 const optimizer = optimizers.adam({ learningRate });
 model.compile({ optimizer, loss: 'softmaxCrossEntropy' });

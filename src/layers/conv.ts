@@ -2,15 +2,15 @@ import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { conv1d, conv2d, conv2dTranspose, locallyConnected2d } from '../ops/conv.js';
 import {
-  biasGrad, conv1dBackpropFilter, conv1dBackpropInput, conv2dBackpropFilter, conv2dBackpropInput,
+  conv1dBackpropFilter, conv1dBackpropInput, conv2dBackpropFilter, conv2dBackpropInput,
   conv2dTransposeBackpropFilter, conv2dTransposeBackpropInput, locallyConnected2dBackpropFilter,
   locallyConnected2dBackpropInput,
 } from '../ops/conv-backprop.js';
 import { conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry } from '../ops/conv.js';
 import type { Padding } from '../ops/shape.js';
 import type { Activation } from '../ops/activation.js';
-import { ActivationSlot } from './activation.js';
 import { Layer, type Initializer } from './layer.js';
+import { WeightedLayer } from './weighted.js';
 
 // Convolution layers: parameters, forward and backward side by side. The ops do the work; the
 // geometry functions of src/ops/conv.ts give the output shape at build time (one place for sizes).
@@ -42,60 +42,8 @@ function kernelPair(op: string, k: unknown): [number, number] {
   throw new ArgumentError(`${op}: kernelSize must be a positive integer or [kh, kw], got ${JSON.stringify(k)}`);
 }
 
-/** Shared parts of the convolution layers: kernel (+ bias), activation slot, cached input. */
-abstract class ConvBase<O extends { activation?: Activation; useBias?: boolean; kernelInitializer?: Initializer; biasInitializer?: Initializer; name?: string }> extends Layer {
-  protected readonly slot: ActivationSlot;
-  protected x: Tensor | null = null;
-
-  constructor(protected readonly options: O, op: string) {
-    super(options?.name);
-    if (!options || typeof options !== 'object') throw new ArgumentError(`${op}: options are required`);
-    this.slot = new ActivationSlot(op, options.activation);
-  }
-
-  protected get useBias(): boolean { return this.options.useBias ?? true; }
-  protected get kernel(): Tensor { return this.params[0]; }
-  protected get bias(): Tensor | undefined { return this.useBias ? this.params[1] : undefined; }
-
-  protected addKernelAndBias(shape: number[], fanIn: number, fanOut: number, biasSize: number[], random: () => number): void {
-    this.addParam('kernel', shape, this.options.kernelInitializer ?? 'glorotUniform', fanIn, fanOut, random);
-    if (this.useBias) this.addParam('bias', biasSize, this.options.biasInitializer ?? 'zeros', fanIn, fanOut, random);
-  }
-
-  protected finishForward(z: Tensor, x: Tensor, training: boolean): Tensor {
-    if (training) this.x = x;
-    return this.slot.forward(z, training);
-  }
-
-  /** dz from dy, then grads [dw, db] from dz; dx via `input(dz)` when asked. */
-  protected finishBackward(dy: Tensor, needDx: boolean, filter: (dz: Tensor) => Tensor, input: (dz: Tensor) => Tensor, perPixelBias = false): Tensor | null {
-    const dz = this.slot.backward(dy);
-    const grads: Tensor[] = [filter(dz)];
-    if (this.useBias) grads.push(biasGrad(dz, { perPixel: perPixelBias }));
-    this.setGrads(grads);
-    const dx = needDx ? input(dz) : null;
-    if (dz !== dy) dz.dispose();
-    return dx;
-  }
-
-  override cacheBytes(n: number): number {
-    return this.slot.cacheBytes(n * this.outputShape.reduce((a, b) => a * b, 1) * 4);
-  }
-
-  override clearCache(): void {
-    this.slot.clear();
-    this.x = null;
-  }
-
-  getConfig(): Record<string, unknown> {
-    const { name: _name, ...rest } = this.options;
-    void _name;
-    return { ...rest };
-  }
-}
-
 /** 2-D convolution layer: kernel [KH, KW, Cin/groups, filters], bias [filters]. */
-export class Conv2dLayer extends ConvBase<Conv2dLayerOptions> {
+export class Conv2dLayer extends WeightedLayer<Conv2dLayerOptions> {
   readonly type = 'conv2d';
   private geo() {
     const o = this.options;
@@ -143,7 +91,7 @@ export interface Conv1dLayerOptions {
 }
 
 /** 1-D convolution layer over [L, C]: kernel [K, Cin/groups, filters]. */
-export class Conv1dLayer extends ConvBase<Conv1dLayerOptions> {
+export class Conv1dLayer extends WeightedLayer<Conv1dLayerOptions> {
   readonly type = 'conv1d';
   private geo() {
     const o = this.options;
@@ -192,7 +140,7 @@ export interface Conv2dTransposeLayerOptions {
 }
 
 /** Transposed convolution layer: kernel [KH, KW, filters/groups, Cin]. */
-export class Conv2dTransposeLayer extends ConvBase<Conv2dTransposeLayerOptions> {
+export class Conv2dTransposeLayer extends WeightedLayer<Conv2dTransposeLayerOptions> {
   readonly type = 'conv2dTranspose';
   private geo() {
     const o = this.options;
@@ -237,7 +185,7 @@ export interface LocallyConnected2dLayerOptions {
 }
 
 /** Unshared convolution: kernel [OH, OW, KH, KW, Cin, filters], bias [OH, OW, filters]. */
-export class LocallyConnected2dLayer extends ConvBase<LocallyConnected2dLayerOptions> {
+export class LocallyConnected2dLayer extends WeightedLayer<LocallyConnected2dLayerOptions> {
   readonly type = 'locallyConnected2d';
   private geo() {
     return { strides: this.options.strides, padding: this.options.padding };

@@ -2,10 +2,10 @@ import { ArgumentError } from '../errors.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { dense } from '../ops/dense.js';
-import { biasGrad, denseBackpropFilter, denseBackpropInput } from '../ops/conv-backprop.js';
+import { denseBackpropFilter, denseBackpropInput } from '../ops/conv-backprop.js';
 import type { Activation } from '../ops/activation.js';
-import { ActivationSlot } from './activation.js';
 import { Layer, reshapeCopy, type Initializer } from './layer.js';
+import { WeightedLayer } from './weighted.js';
 
 // Dense, flatten and dropout layers.
 
@@ -19,57 +19,32 @@ export interface DenseLayerOptions {
 }
 
 /** Fully connected: kernel [inputs, units], bias [units], on the last axis. */
-export class DenseLayer extends Layer {
+export class DenseLayer extends WeightedLayer<DenseLayerOptions> {
   readonly type = 'dense';
-  private readonly slot: ActivationSlot;
-  private x: Tensor | null = null;
 
-  constructor(private readonly options: DenseLayerOptions) {
-    super(options?.name);
-    if (!options || !Number.isInteger(options.units) || options.units < 1) {
+  constructor(options: DenseLayerOptions) {
+    super(options, 'layers.dense');
+    if (!Number.isInteger(options.units) || options.units < 1) {
       throw new ArgumentError(`layers.dense: units must be a positive integer, got ${JSON.stringify(options?.units)}`);
     }
-    this.slot = new ActivationSlot('layers.dense', options.activation);
   }
 
   build(inputShape: number[], random: () => number): number[] {
     if (inputShape.length < 1) throw this.shapeError('needs an input with a feature axis');
     const inputs = inputShape[inputShape.length - 1];
     const { units } = this.options;
-    this.addParam('kernel', [inputs, units], this.options.kernelInitializer ?? 'glorotUniform', inputs, units, random);
-    if (this.options.useBias ?? true) this.addParam('bias', [units], this.options.biasInitializer ?? 'zeros', inputs, units, random);
+    this.addKernelAndBias([inputs, units], inputs, units, [units], random);
     return [...inputShape.slice(0, -1), units];
   }
 
   forward(x: Tensor, training: boolean): Tensor {
-    if (training) this.x = x;
-    const z = dense(x, this.params[0], { bias: this.params[1], activation: this.slot.fusedRelu ? 'relu' : undefined });
-    return this.slot.forward(z, training);
+    const z = dense(x, this.kernel, { bias: this.bias, activation: this.slot.fusedRelu ? 'relu' : undefined });
+    return this.finishForward(z, x, training);
   }
 
   backward(dy: Tensor, needDx: boolean): Tensor | null {
-    const dz = this.slot.backward(dy);
-    const grads = [denseBackpropFilter(this.x!, dz)];
-    if (this.params.length > 1) grads.push(biasGrad(dz));
-    this.setGrads(grads);
-    const dx = needDx ? denseBackpropInput(dz, this.params[0]) : null;
-    if (dz !== dy) dz.dispose();
-    return dx;
-  }
-
-  override cacheBytes(n: number): number {
-    return this.slot.cacheBytes(n * this.outputShape.reduce((a, b) => a * b, 1) * 4);
-  }
-
-  override clearCache(): void {
-    this.slot.clear();
-    this.x = null;
-  }
-
-  getConfig(): Record<string, unknown> {
-    const { name: _name, ...rest } = this.options;
-    void _name;
-    return { ...rest };
+    const x = this.x!;
+    return this.finishBackward(dy, needDx, (dz) => denseBackpropFilter(x, dz), (dz) => denseBackpropInput(dz, this.kernel));
   }
 }
 

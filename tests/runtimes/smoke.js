@@ -27,23 +27,9 @@ export function rng(seed) {
 const enc = (v) => (Number.isFinite(v) ? v : String(v));
 const list = (a) => Array.from(a, enc);
 
-/** Build LeNet-5 (the architecture of src/cli/mnist.ts) and load fixed weights from a seeded RNG. */
+/** Build LeNet-5 (the library's lenet5(), as `npm run mnist` trains it) and load fixed weights from a seeded RNG. */
 export function buildLenet(lib) {
-  const { sequential, layers } = lib;
-  const model = sequential({
-    inputShape: [28, 28, 1],
-    seed: 1,
-    layers: [
-      layers.conv2d({ filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
-      layers.maxPool2d({ size: 2 }),
-      layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }),
-      layers.maxPool2d({ size: 2 }),
-      layers.flatten(),
-      layers.dense({ units: 120, activation: 'relu' }),
-      layers.dense({ units: 84, activation: 'relu' }),
-      layers.dense({ units: 10 }),
-    ],
-  });
+  const model = lib.lenet5({ seed: 1 });
   // Weights independent of the library's initialiser: He-uniform kernels, small biases, from our
   // own RNG, laid out as save() lists them (index: layer, name, shape, byte offset).
   const { index } = model.save({ weightsOnly: true });
