@@ -222,6 +222,25 @@ test('memory() agrees with the live bytes at the peak of a real training step; i
   assert.is(memoryStats().tensors, 0);
 });
 
+test('steady state: training steps and predictions reuse the same memory (no growth, no leaks)', () => {
+  const r = rng(12);
+  const m = lenet(3);
+  m.compile({ optimizer: 'adam', loss: 'softmaxCrossEntropy' });
+  const x = tensor(randArray(r, 32 * 784), [32, 28, 28, 1]);
+  const y = tensor(Array.from({ length: 32 }, (_, i) => i % 10), [32], 'int32');
+  for (let i = 0; i < 3; i++) m.trainStep(x, y);
+  m.predict(x).dispose();
+  const live = memoryStats().bytes, reserved = memoryStats().wasmBytes;
+  for (let i = 0; i < 20; i++) {
+    m.trainStep(x, y);
+    m.predict(x, { batchSize: 8 }).dispose();
+  }
+  assert.is(memoryStats().bytes, live);
+  assert.is(memoryStats().wasmBytes, reserved);
+  m.dispose(); x.dispose(); y.dispose();
+  assert.is(memoryStats().tensors, 0);
+});
+
 test('bad calls to fit / predict / compile throw typed errors', async () => {
   const m = lenet();
   const x = tensor(new Float32Array(2 * 28 * 28), [2, 28, 28, 1]);
