@@ -3,10 +3,10 @@ import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { expectBool, expectNumber, expectOptions, expectTensor } from './check.js';
 import {
-  adaptiveWindows, stridedAxis, stridedWindows, withTable,
-  type AdaptiveAvgPool2dOptions, type AvgPool2dOptions, type LpPool2dOptions, type MixedPool2dOptions, type PoolWindows,
+  adaptiveWindows, expectImage, stridedWindows, withTable,
+  type AdaptiveAvgPool2dOptions, type AvgPool2dOptions, type LpPool2dOptions, type MixedPool2dOptions, type PoolWindows, type Shape4,
 } from './pool.js';
-import { adaptiveBin, pair, poolOutSize, poolPads, type Pads, type Pair } from './shape.js';
+import { pair } from './shape.js';
 
 // Gradients of the pooling ops, as ops: validate → the forward's window table (built by the same
 // code as the forward's, so every gradient visits exactly the taps its forward read and divides
@@ -58,7 +58,7 @@ export function avgPool2dBackward(dy: Tensor, xShape: readonly number[], options
   const o = expectOptions(op, options, ['size', 'strides', 'padding', 'countIncludePad', 'ceilMode']);
   expectTensor(op, 'dy', dy, 4);
   const countIncludePad = expectBool(op, 'countIncludePad', o.countIncludePad, false);
-  const g = stridedWindowsOf(op, expectXShape(op, xShape), o, countIncludePad);
+  const g = stridedWindows(op, expectXShape(op, xShape), o, countIncludePad);
   expectDy(op, 'dy', dy, g, xShape);
   return runAvgBackward(g, dy, xShape);
 }
@@ -69,7 +69,7 @@ export function adaptiveAvgPool2dBackward(dy: Tensor, xShape: readonly number[],
   const o = expectOptions(op, options, ['outputSize']);
   expectTensor(op, 'dy', dy, 4);
   if (o.outputSize === undefined) throw new ArgumentError(`${op}: outputSize is required (a number, or [height, width])`);
-  const g = adaptiveWindowsOf(expectXShape(op, xShape), pair(op, 'outputSize', o.outputSize, 1));
+  const g = adaptiveWindows(expectXShape(op, xShape), pair(op, 'outputSize', o.outputSize, 1));
   expectDy(op, 'dy', dy, g, xShape);
   return runAvgBackward(g, dy, xShape);
 }
@@ -78,7 +78,7 @@ export function adaptiveAvgPool2dBackward(dy: Tensor, xShape: readonly number[],
 export function globalAvgPool2dBackward(dy: Tensor, xShape: readonly number[]): Tensor {
   const op = 'globalAvgPool2dBackward';
   expectTensor(op, 'dy', dy, [2, 4]);
-  const g = adaptiveWindowsOf(expectXShape(op, xShape), [1, 1]);
+  const g = adaptiveWindows(expectXShape(op, xShape), [1, 1]);
   expectGlobalDy(op, dy, g, xShape);
   return runAvgBackward(g, dy, xShape);
 }
@@ -90,7 +90,7 @@ export function globalAvgPool2dBackward(dy: Tensor, xShape: readonly number[]): 
  */
 export function globalMaxPool2dBackward(x: Tensor, dy: Tensor): Tensor {
   const op = 'globalMaxPool2dBackward';
-  const g = adaptiveWindows(op, x, [1, 1]);
+  const g = adaptiveWindows(expectImage(op, x), [1, 1]);
   expectTensor(op, 'dy', dy, [2, 4]);
   expectGlobalDy(op, dy, g, x.shape);
   const { N, H, W, C } = g;
@@ -118,7 +118,7 @@ export function lpPool2dBackward(x: Tensor, y: Tensor, dy: Tensor, options: LpPo
   const o = expectOptions(op, options, ['p', 'size', 'strides']);
   const p = expectNumber(op, 'p', o.p, NaN);
   if (p <= 0) throw new ArgumentError(`${op}: p must be a finite number > 0, got ${p}`);
-  const g = stridedWindows(op, x, { size: o.size, strides: o.strides }, false);
+  const g = stridedWindows(op, expectImage(op, x), { size: o.size, strides: o.strides }, false);
   expectTensor(op, 'y', y, 4);
   expectTensor(op, 'dy', dy, 4);
   expectDy(op, 'y', y, g, x.shape);
@@ -139,55 +139,12 @@ export function mixedPool2dBackward(x: Tensor, dy: Tensor, options: MixedPool2dO
   const o = expectOptions(op, options, ['lambda', 'size', 'strides', 'padding', 'ceilMode', 'countIncludePad']);
   const lambda = expectNumber(op, 'lambda', o.lambda, NaN, 0, 1);
   const countIncludePad = expectBool(op, 'countIncludePad', o.countIncludePad, false);
-  const g = stridedWindows(op, x, o, countIncludePad);
+  const g = stridedWindows(op, expectImage(op, x), o, countIncludePad);
   expectTensor(op, 'dy', dy, 4);
   expectDy(op, 'dy', dy, g, x.shape);
   const dx = empty(x.shape);
   withTable(g, [dx], (win) => rt().kernels.mixedpool2d_nhwc_f32_backward(x.ptr, dy.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr, lambda));
   return dx;
-}
-
-// ---- windows from a shape (the backward of avg pooling has no x) ----
-
-/** stridedWindows for an input shape: the same shape.ts rules and the same table (stridedAxis). */
-function stridedWindowsOf(op: string, [N, H, W, C]: Shape4, o: AvgPool2dOptions, countIncludePad: boolean): PoolWindows {
-  if (o.size === undefined) throw new ArgumentError(`${op}: size is required (a window size, or [height, width])`);
-  const k = pair(op, 'size', o.size, 1);
-  const s = o.strides === undefined ? k : pair(op, 'strides', o.strides, 1);
-  const ceilMode = expectBool(op, 'ceilMode', o.ceilMode, false);
-  const [pads, OH, OW] = withXShape([N, H, W, C], () => {
-    const pads: Pads = poolPads(op, o.padding, [H, W], k, s);
-    return [pads, poolOutSize(op, 'height', H, k[0], s[0], pads[0], ceilMode), poolOutSize(op, 'width', W, k[1], s[1], pads[1], ceilMode)] as const;
-  });
-  return {
-    N, H, W, C, OH, OW,
-    rows: stridedAxis(H, k[0], s[0], pads[0], OH, countIncludePad),
-    cols: stridedAxis(W, k[1], s[1], pads[1], OW, countIncludePad),
-  };
-}
-
-/** adaptiveWindows for an input shape (PyTorch's bins, shape.ts's adaptiveBin). */
-function adaptiveWindowsOf([N, H, W, C]: Shape4, [OH, OW]: Pair): PoolWindows {
-  const axis = (size: number, n: number): Int32Array => {
-    const t = new Int32Array(3 * n);
-    for (let i = 0; i < n; i++) {
-      const [start, end] = adaptiveBin(i, size, n);
-      t.set([start, end, end - start], 3 * i);
-    }
-    return t;
-  };
-  return { N, H, W, C, OH, OW, rows: axis(H, OH), cols: axis(W, OW) };
-}
-
-/** Run fn; a size error it throws gets the input shape appended (as the forward's do). */
-function withXShape<T>(xShape: readonly number[], fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ShapeError) throw new ShapeError(`${e.message} (x ${fmtShape(xShape)})`);
-    if (e instanceof ArgumentError) throw new ArgumentError(`${e.message} (x ${fmtShape(xShape)})`);
-    throw e;
-  }
 }
 
 // ---- running ----
@@ -200,7 +157,7 @@ function runAvgBackward(g: PoolWindows, dy: Tensor, xShape: readonly number[]): 
 
 // ---- validation ----
 
-type Shape4 = [number, number, number, number];
+
 
 /** xShape: [N, H, W, C] of integers, H and W ≥ 1 (as the forward requires of x), N and C ≥ 0. */
 function expectXShape(op: string, xShape: unknown): Shape4 {

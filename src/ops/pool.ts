@@ -97,7 +97,7 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor | PoolWi
   const op = 'maxPool2d';
   const o = expectOptions(op, options, ['size', 'strides', 'padding', 'ceilMode', 'returnIndices']);
   const returnIndices = expectBool(op, 'returnIndices', o.returnIndices, false);
-  const g = stridedWindows(op, x, o, false);
+  const g = stridedWindows(op, expectImage(op, x), o, false);
   return runMax(g, x, returnIndices, false);
 }
 
@@ -106,7 +106,7 @@ export function globalMaxPool2d(x: Tensor, options?: GlobalPool2dOptions): Tenso
   const op = 'globalMaxPool2d';
   const o = expectOptions(op, options, ['keepDims']);
   const keepDims = expectBool(op, 'keepDims', o.keepDims, false);
-  return runMax(adaptiveWindows(op, x, [1, 1]), x, false, !keepDims) as Tensor;
+  return runMax(adaptiveWindows(expectImage(op, x), [1, 1]), x, false, !keepDims) as Tensor;
 }
 
 /**
@@ -120,7 +120,7 @@ export function adaptiveMaxPool2d(x: Tensor, options: AdaptiveMaxPool2dOptions):
   const op = 'adaptiveMaxPool2d';
   const o = expectOptions(op, options, ['outputSize', 'returnIndices']);
   const returnIndices = expectBool(op, 'returnIndices', o.returnIndices, false);
-  const g = adaptiveWindows(op, x, outputSize(op, o.outputSize));
+  const g = adaptiveWindows(expectImage(op, x), outputSize(op, o.outputSize));
   return runMax(g, x, returnIndices, false);
 }
 
@@ -135,7 +135,7 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   const op = 'avgPool2d';
   const o = expectOptions(op, options, ['size', 'strides', 'padding', 'countIncludePad', 'ceilMode']);
   const countIncludePad = expectBool(op, 'countIncludePad', o.countIncludePad, false);
-  const g = stridedWindows(op, x, o, countIncludePad);
+  const g = stridedWindows(op, expectImage(op, x), o, countIncludePad);
   return runAvg(g, x, false);
 }
 
@@ -144,14 +144,14 @@ export function globalAvgPool2d(x: Tensor, options?: GlobalPool2dOptions): Tenso
   const op = 'globalAvgPool2d';
   const o = expectOptions(op, options, ['keepDims']);
   const keepDims = expectBool(op, 'keepDims', o.keepDims, false);
-  return runAvg(adaptiveWindows(op, x, [1, 1]), x, !keepDims);
+  return runAvg(adaptiveWindows(expectImage(op, x), [1, 1]), x, !keepDims);
 }
 
 /** Adaptive average pooling to outputSize [oh, ow] with PyTorch's bins (see adaptiveMaxPool2d). */
 export function adaptiveAvgPool2d(x: Tensor, options: AdaptiveAvgPool2dOptions): Tensor {
   const op = 'adaptiveAvgPool2d';
   const o = expectOptions(op, options, ['outputSize']);
-  return runAvg(adaptiveWindows(op, x, outputSize(op, o.outputSize)), x, false);
+  return runAvg(adaptiveWindows(expectImage(op, x), outputSize(op, o.outputSize)), x, false);
 }
 
 // ---- power average and mixed ----
@@ -166,7 +166,7 @@ export function lpPool2d(x: Tensor, options: LpPool2dOptions): Tensor {
   const o = expectOptions(op, options, ['p', 'size', 'strides']);
   const p = expectNumber(op, 'p', o.p, NaN);
   if (p <= 0) throw new ArgumentError(`${op}: p must be a finite number > 0, got ${p}`);
-  const g = stridedWindows(op, x, { size: o.size, strides: o.strides }, false);
+  const g = stridedWindows(op, expectImage(op, x), { size: o.size, strides: o.strides }, false);
   const y = empty([g.N, g.OH, g.OW, g.C]);
   withTable(g, [y], (win) => rt().kernels.lppool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, p));
   return y;
@@ -181,7 +181,7 @@ export function mixedPool2d(x: Tensor, options: MixedPool2dOptions): Tensor {
   const o = expectOptions(op, options, ['lambda', 'size', 'strides', 'padding', 'ceilMode', 'countIncludePad']);
   const lambda = expectNumber(op, 'lambda', o.lambda, NaN, 0, 1);
   const countIncludePad = expectBool(op, 'countIncludePad', o.countIncludePad, false);
-  const g = stridedWindows(op, x, o, countIncludePad);
+  const g = stridedWindows(op, expectImage(op, x), o, countIncludePad);
   if (lambda === 1) return runMax(g, x, false, false) as Tensor;
   if (lambda === 0) return runAvg(g, x, false);
   const y = empty([g.N, g.OH, g.OW, g.C]);
@@ -202,13 +202,13 @@ interface StridedOptions {
  * Validate x and a size/strides/padding/ceilMode window, and list its windows. Sizes come from
  * shape.ts (poolPads, poolOutSize); here only each window's clipping and divisor.
  */
-export function stridedWindows(op: string, x: Tensor, o: StridedOptions, countIncludePad: boolean): PoolWindows {
-  const [N, H, W, C] = expectImage(op, x);
+export function stridedWindows(op: string, shape: Shape4, o: StridedOptions, countIncludePad: boolean): PoolWindows {
+  const [N, H, W, C] = shape;
   if (o.size === undefined) throw new ArgumentError(`${op}: size is required (a window size, or [height, width])`);
   const k = pair(op, 'size', o.size, 1);
   const s = o.strides === undefined ? k : pair(op, 'strides', o.strides, 1);
   const ceilMode = expectBool(op, 'ceilMode', o.ceilMode, false);
-  const [pads, OH, OW] = withShape(x, () => {
+  const [pads, OH, OW] = withShape(shape, () => {
     const pads: Pads = poolPads(op, o.padding, [H, W], k, s);
     return [pads, poolOutSize(op, 'height', H, k[0], s[0], pads[0], ceilMode), poolOutSize(op, 'width', W, k[1], s[1], pads[1], ceilMode)] as const;
   });
@@ -219,11 +219,6 @@ export function stridedWindows(op: string, x: Tensor, o: StridedOptions, countIn
   };
 }
 
-/**
- * One axis of strided windows: window i covers [i·s − before, i·s − before + k) of the padded
- * axis. The divisor factor is the valid elements, or with countIncludePad PyTorch's
- * min(start + k, size + after) − start.
- */
 export function stridedAxis(size: number, k: number, s: number, pads: Pair, out: number, countIncludePad: boolean): Int32Array {
   const t = new Int32Array(3 * out);
   for (let i = 0; i < out; i++) {
@@ -237,8 +232,8 @@ export function stridedAxis(size: number, k: number, s: number, pads: Pair, out:
 }
 
 /** Validate x and list the adaptive bins of an [oh, ow] output (global pooling is [1, 1]). */
-export function adaptiveWindows(op: string, x: Tensor, out: Pair): PoolWindows {
-  const [N, H, W, C] = expectImage(op, x);
+export function adaptiveWindows(shape: Shape4, out: Pair): PoolWindows {
+  const [N, H, W, C] = shape;
   const axis = (size: number, n: number): Int32Array => {
     const t = new Int32Array(3 * n);
     for (let i = 0; i < n; i++) {
@@ -298,7 +293,11 @@ export function withTable(g: PoolWindows, outputs: Tensor[], call: (win: number)
 // ---- validation ----
 
 /** x: a live float32 NHWC tensor with at least one row and one column. */
-function expectImage(op: string, x: Tensor): [number, number, number, number] {
+/** An NHWC shape. */
+export type Shape4 = [number, number, number, number];
+
+/** x must be a live float32 NHWC tensor with height and width ≥ 1; its shape. */
+export function expectImage(op: string, x: Tensor): Shape4 {
   expectTensor(op, 'x', x, 4);
   const [N, H, W, C] = x.shape;
   if (H < 1 || W < 1) throw new ShapeError(`${op}: x must have height and width ≥ 1, got ${fmtShape(x.shape)} (NHWC)`);
@@ -311,12 +310,13 @@ function outputSize(op: string, v: unknown): Pair {
 }
 
 /** Run fn; a size error it throws gets x's shape appended (shape.ts's messages name only the axis). */
-function withShape<T>(x: Tensor, fn: () => T): T {
+/** Run fn; a size error it throws gets the input shape appended. */
+function withShape<T>(shape: readonly number[], fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof ShapeError) throw new ShapeError(`${e.message} (x ${fmtShape(x.shape)})`);
-    if (e instanceof ArgumentError) throw new ArgumentError(`${e.message} (x ${fmtShape(x.shape)})`);
+    if (e instanceof ShapeError) throw new ShapeError(`${e.message} (x ${fmtShape(shape)})`);
+    if (e instanceof ArgumentError) throw new ArgumentError(`${e.message} (x ${fmtShape(shape)})`);
     throw e;
   }
 }
