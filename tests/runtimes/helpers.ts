@@ -39,6 +39,7 @@ export interface SmokeReport {
     conv2dRandom?: { ok: boolean; maxErr: number };
     maxPoolIndices?: { ok: boolean; output: Array<number | string>; indices: number[] };
     lenet?: { ok: boolean; params: number } & LenetPrediction;
+    train?: { ok: boolean; first: number; last: number };
   };
   lenetSimd?: LenetPrediction;
   leakedTensors?: number;
@@ -107,6 +108,7 @@ export function assertReport(report: SmokeReport, gold: SmokeReport, label: stri
   assert.equal(r.maxPoolIndices?.indices, g.maxPoolIndices?.indices, `${label}: maxPool2d indices`);
   assert.ok(r.maxPoolIndices?.ok, `${label}: maxPool2d vs hand-computed winners`);
   assert.is(r.lenet?.params, 61706, `${label}: LeNet-5 parameter count`);
+  assert.ok(r.train?.ok, `${label}: ten training steps lower the loss (${r.train?.first} → ${r.train?.last})`);
   assert.is(report.leakedTensors, 0, `${label}: tensors leaked`);
   let line = `${label}: ${assertLenet(r.lenet, g.lenet!, label)}`;
   if (report.lenetSimd) line += `; forced simd: ${assertLenet(report.lenetSimd, g.lenet!, `${label} (forced simd)`)}`;

@@ -102,6 +102,33 @@ function naiveConv2d(x, [N, H, W, C], w, [KH, KW, , CO], bias, stride, pad) {
 }
 
 const checks = {
+  /** Training works here too: ten SGD steps of a small convnet on a fixed batch lower the loss. */
+  train(lib) {
+    const { sequential, layers } = lib;
+    const model = sequential({
+      inputShape: [6, 6, 1],
+      seed: 3,
+      layers: [
+        layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu' }),
+        layers.maxPool2d({ size: 2 }),
+        layers.flatten(),
+        layers.dense({ units: 3 }),
+      ],
+    });
+    const r = rng(SEED + 1);
+    const x = lib.tensor(Float32Array.from({ length: 8 * 36 }, () => r() * 2 - 1), [8, 6, 6, 1]);
+    const y = lib.tensor([0, 1, 2, 0, 1, 2, 0, 1], [8], 'int32');
+    try {
+      model.compile({ optimizer: lib.optimizers.sgd({ learningRate: 0.1 }), loss: 'softmaxCrossEntropy' });
+      const losses = [];
+      for (let i = 0; i < 10; i++) losses.push(model.trainStep(x, y).loss);
+      return { ok: losses.every(Number.isFinite) && losses[9] < losses[0], first: round(losses[0]), last: round(losses[9]) };
+    } finally {
+      model.dispose();
+      x.dispose();
+      y.dispose();
+    }
+  },
   /** 3×3 input 1..9, 2×2 kernel, 2 output channels, bias: every value computed by hand. */
   conv2dHand(lib) {
     const x = lib.tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
