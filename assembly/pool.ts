@@ -30,6 +30,27 @@ const ROW: usize = 12; // bytes per table entry: [start, end, count] as i32
 }
 
 /**
+ * Max of 4 channels over a window (values only): pmax with an exact NaN flag per tap, so any
+ * NaN in the window gives NaN; of equal values the first is kept.
+ */
+function maxExact4(p0: usize, y0: i32, y1: i32, x0: i32, x1: i32, rowStep: usize, pixelBytes: usize, out: usize): void {
+  let m = f32x4.splat(-Infinity);
+  let n = i32x4.splat(0);
+  let row = p0;
+  for (let iy = y0; iy < y1; iy++) {
+    let p = row;
+    for (let ix = x0; ix < x1; ix++) {
+      const v = v128.load(p);
+      m = f32x4.pmax(m, v);
+      n = v128.or(n, f32x4.ne(v, v));
+      p += pixelBytes;
+    }
+    row += rowStep;
+  }
+  v128.store(out, v128.bitselect(f32x4.splat(NaN), m, n));
+}
+
+/**
  * Max pooling. y [N, OH, OW, C]; if `indices` ≠ 0 it receives, per output element, the i32 flat
  * offset ((n·H + iy)·W + ix)·C + c of the winning input element. Windows from `win` (see above).
  */
@@ -55,46 +76,40 @@ export function maxpool2d_nhwc_f32(
           if (indices == 0) {
             // Values only. f32x4.max is a long instruction sequence on x64 (NaN and ±0 rules) and
             // a 9-tap chain of it is latency-bound, so: pmax (one maxps; `m < v ? v : m` keeps
-            // the first of equal values, as the indexed path does) plus a NaN flag per lane
-            // (v != v), applied at the end. 16 channels a block: 4 maxima, 4 flags, 4 loads.
-            const nanv = f32x4.splat(NaN);
+            // the first of equal values, as the indexed path does), and a running sum that turns
+            // NaN if the window holds a NaN. A NaN sum can also come from +∞ + −∞ or overflow, so
+            // a block whose sum is NaN is redone with exact per-tap NaN flags (rare inputs only).
             for (; c + 16 <= C; c += 16) {
               const cb = <usize>c << 2;
-              // From −∞ (not from the first tap, which the loop visits anyway): pmax(−∞, v) = v.
               let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0;
-              let n0 = i32x4.splat(0), n1 = n0, n2 = n0, n3 = n0;
+              let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
               let row = p0 + cb;
               for (let iy = y0; iy < y1; iy++) {
                 let p = row;
                 for (let ix = x0; ix < x1; ix++) {
                   const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-                  m0 = f32x4.pmax(m0, v0); n0 = v128.or(n0, f32x4.ne(v0, v0));
-                  m1 = f32x4.pmax(m1, v1); n1 = v128.or(n1, f32x4.ne(v1, v1));
-                  m2 = f32x4.pmax(m2, v2); n2 = v128.or(n2, f32x4.ne(v2, v2));
-                  m3 = f32x4.pmax(m3, v3); n3 = v128.or(n3, f32x4.ne(v3, v3));
+                  m0 = f32x4.pmax(m0, v0); s0 = f32x4.add(s0, v0);
+                  m1 = f32x4.pmax(m1, v1); s1 = f32x4.add(s1, v1);
+                  m2 = f32x4.pmax(m2, v2); s2 = f32x4.add(s2, v2);
+                  m3 = f32x4.pmax(m3, v3); s3 = f32x4.add(s3, v3);
                   p += pixelBytes;
                 }
                 row += rowStep;
               }
               const yo = y + out + cb;
-              v128.store(yo, v128.bitselect(nanv, m0, n0)); v128.store(yo, v128.bitselect(nanv, m1, n1), 16);
-              v128.store(yo, v128.bitselect(nanv, m2, n2), 32); v128.store(yo, v128.bitselect(nanv, m3, n3), 48);
+              const suspect = v128.or(v128.or(f32x4.ne(s0, s0), f32x4.ne(s1, s1)), v128.or(f32x4.ne(s2, s2), f32x4.ne(s3, s3)));
+              if (v128.any_true(suspect)) {
+                maxExact4(p0 + cb, y0, y1, x0, x1, rowStep, pixelBytes, yo);
+                maxExact4(p0 + cb + 16, y0, y1, x0, x1, rowStep, pixelBytes, yo + 16);
+                maxExact4(p0 + cb + 32, y0, y1, x0, x1, rowStep, pixelBytes, yo + 32);
+                maxExact4(p0 + cb + 48, y0, y1, x0, x1, rowStep, pixelBytes, yo + 48);
+              } else {
+                v128.store(yo, m0); v128.store(yo, m1, 16); v128.store(yo, m2, 32); v128.store(yo, m3, 48);
+              }
             }
             for (; c + 4 <= C; c += 4) {
               const cb = <usize>c << 2;
-              let m0 = f32x4.splat(-Infinity);
-              let n0 = i32x4.splat(0);
-              let row = p0 + cb;
-              for (let iy = y0; iy < y1; iy++) {
-                let p = row;
-                for (let ix = x0; ix < x1; ix++) {
-                  const v0 = v128.load(p);
-                  m0 = f32x4.pmax(m0, v0); n0 = v128.or(n0, f32x4.ne(v0, v0));
-                  p += pixelBytes;
-                }
-                row += rowStep;
-              }
-              v128.store(y + out + cb, v128.bitselect(nanv, m0, n0));
+              maxExact4(p0 + cb, y0, y1, x0, x1, rowStep, pixelBytes, y + out + cb);
             }
           }
           // With indices: 8 channels a block (values, indices, taps and masks: 9 live vectors).

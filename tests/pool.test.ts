@@ -376,4 +376,21 @@ test('no live tensors remain', () => {
   assert.is(memoryStats().tensors, 0);
 });
 
+test('maxPool2d without indices: a window holding +Infinity and -Infinity (no NaN) gives +Infinity; NaN still wins (16-channel body)', () => {
+  tidy(() => {
+    const C = 32;
+    const data = new Float32Array(2 * 2 * C).fill(1);
+    for (let c = 0; c < C; c++) {
+      data[c] = c % 2 ? Infinity : -Infinity;     // pixel (0,0)
+      data[C + c] = c % 2 ? -Infinity : Infinity; // pixel (0,1)
+    }
+    data[3 * C + 5] = NaN;                         // pixel (1,1), channel 5
+    const y = maxPool2d(tensor(data, [1, 2, 2, C]), { size: 2 }).toArray();
+    for (let c = 0; c < C; c++) {
+      if (c === 5) assert.ok(Number.isNaN(y[c]), 'NaN wins in channel 5');
+      else assert.is(y[c], Infinity, `channel ${c}`);
+    }
+  });
+});
+
 test.run();
