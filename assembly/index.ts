@@ -2,7 +2,7 @@
 export { heap_base, fill_f32, backend_id } from './memory';
 export { igemm_f32_4x8 } from './gemm/igemm';
 export { im2col_nhwc_f32, gemm_tn_f32_4x8 } from './gemm/im2col';
-export { dwconv_f32, conv2d_c1_f32, pad_c1_f32, locally_connected_f32, bias_grad_f32, locally_connected_input_grad_f32, locally_connected_filter_grad_f32 } from './conv';
+export { dwconv_f32, conv2d_c1_f32, pad_c1_f32, conv2d_c1_filter_grad_f32, transpose_dy_c1_f32, locally_connected_f32, bias_grad_f32, locally_connected_input_grad_f32, locally_connected_filter_grad_f32 } from './conv';
 export { maxpool2d_nhwc_f32, avgpool2d_nhwc_f32, lppool2d_nhwc_f32, mixedpool2d_nhwc_f32 } from './pool';
 export { relu_f32, leaky_relu_f32, prelu_f32, elu_f32, selu_f32, sigmoid_f32, tanh_f32, swish_f32, gelu_f32, softmax_f32, log_softmax_f32, maxout_f32 } from './elementwise';
 export { sgd_step_f32, adagrad_step_f32, rmsprop_step_f32, adam_step_f32 } from './optim';

@@ -3,9 +3,9 @@
 // Each build must agree with the float64 references within the same tolerances.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { init, backend, tensor, conv2d, conv2dTranspose, locallyConnected2d, dense, memoryStats, tidy, type Backend } from '../src/index.ts';
+import { init, backend, tensor, conv2d, conv2dTranspose, conv2dBackpropFilter, locallyConnected2d, dense, memoryStats, tidy, type Backend } from '../src/index.ts';
 import { allclose, randArray, randInt, rng } from './helpers.ts';
-import { conv2dRef, conv2dTransposeRef, denseRef, locallyConnected2dRef } from './reference/conv.ts';
+import { conv2dGradsRef, conv2dRef, conv2dTransposeRef, denseRef, locallyConnected2dRef } from './reference/conv.ts';
 
 const BUILDS: Backend[] = ['relaxed-simd', 'simd', 'scalar'];
 const tol = (terms: number) => 8e-6 * Math.sqrt(terms);
@@ -51,16 +51,23 @@ for (const build of BUILDS) {
     // padding mode, widths around its 8-pixel tile, channel counts around its 6-channel block).
     for (let i = 0; i < 30; i++) {
       const N = randInt(r, 1, 3), H = randInt(r, 1, 12), W = randInt(r, 1, 19), Cout = randInt(r, 1, 13);
-      const KH = randInt(r, 1, 5), KW = randInt(r, 1, 5);
+      const KH = randInt(r, 1, 5), KW = randInt(r, 1, 8);
       const pads: [[number, number], [number, number]] = [[randInt(r, 0, 2), randInt(r, 0, 2)], [randInt(r, 0, 2), randInt(r, 0, 2)]];
       if (KH > H + pads[0][0] + pads[0][1] || KW > W + pads[1][0] + pads[1][1]) continue;
       const flip = r() < 0.3;
       const xd = randArray(r, N * H * W), wd = randArray(r, KH * KW * Cout), bd = randArray(r, Cout);
       tidy(() => {
-        const y = conv2d(tensor(xd, [N, H, W, 1]), tensor(wd, [KH, KW, 1, Cout]), { padding: pads, flip, bias: tensor(bd, [Cout]) });
+        const x = tensor(xd, [N, H, W, 1]);
+        const y = conv2d(x, tensor(wd, [KH, KW, 1, Cout]), { padding: pads, flip, bias: tensor(bd, [Cout]) });
         const ref = conv2dRef({ data: xd, shape: [N, H, W, 1] }, { data: wd, shape: [KH, KW, 1, Cout] }, { s: [1, 1], d: [1, 1], pads, groups: 1, flip, bias: bd });
+        const ctx = `${build} single-channel case ${i}: x ${[N, H, W, 1]} w ${[KH, KW, 1, Cout]} pads ${JSON.stringify(pads)} flip ${flip}`;
         assert.equal(y.shape, ref.shape);
-        allclose(y.toArray(), ref.data, `${build} single-channel case ${i}: x ${[N, H, W, 1]} w ${[KH, KW, 1, Cout]} pads ${JSON.stringify(pads)}`, 1e-4, tol(KH * KW));
+        allclose(y.toArray(), ref.data, ctx, 1e-4, tol(KH * KW));
+        // Its filter gradient has a kernel of its own too (taps in chunks of 5, output channels in pairs).
+        const dyd = randArray(r, y.size);
+        const dw = conv2dBackpropFilter(x, tensor(dyd, y.shape as number[]), [KH, KW, 1, Cout], { padding: pads, flip });
+        const grads = conv2dGradsRef({ data: xd, shape: [N, H, W, 1] }, { data: wd, shape: [KH, KW, 1, Cout] }, dyd, { s: [1, 1], d: [1, 1], pads, groups: 1, flip });
+        allclose(dw.toArray(), grads.dw, `${ctx} dw`, 1e-4, tol(y.size));
       });
     }
     assert.is(memoryStats().tensors, 0);

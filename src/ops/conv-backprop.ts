@@ -193,6 +193,20 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
   const K = g.C / groups, Nc = g.Cout / groups, T = g.KH * g.KW, R = T * K;
   const dw = empty(wShape);
   const { kernels } = rt();
+  if (groups === 1 && g.C === 1 && g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1 && M > 0) {
+    // One input channel at stride 1 (first layers): vectorised over output pixels, no im2col.
+    // Rows of the padded copy get 8 more zero columns, so the kernel's vector reads past a row's
+    // last output pixel only ever see zeros.
+    const [[pt, pb], [pl, pr]] = g.pads;
+    const Hp = g.H + pt + pb, Wp = g.W + pl + pr + 8, OWp = Math.ceil(g.OW / 4) * 4;
+    const xp = scratch(3, (g.N * Hp * Wp + 16) * 4);
+    kernels.pad_c1_f32(x.ptr, g.N, g.H, g.W, pt, pb, pl, pr + 8, xp, 16);
+    const dyT = scratch(2, g.N * g.Cout * g.OH * OWp * 4);
+    kernels.transpose_dy_c1_f32(dy.ptr, g.N, g.OH, g.OW, g.Cout, OWp, dyT);
+    kernels.conv2d_c1_filter_grad_f32(xp, g.N, Hp, Wp, g.OH, OWp, g.KH, g.KW, g.Cout, dyT, dw.ptr);
+    if (flip) reverseTaps(dw, T, K * g.Cout);
+    return dw;
+  }
   const chunk = im2colChunk(R);
   const col = scratch(2, chunk * R * 4);
   for (let gi = 0; gi < groups; gi++) {
@@ -203,16 +217,19 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
     }
   }
   if (M === 0) dw.view().fill(0);
-  if (flip) {
-    const f = rt().heap.f32();
-    const tap = K * g.Cout, base = dw.ptr >>> 2;
-    for (let t = 0; t < T >> 1; t++) {
-      const a = f.slice(base + t * tap, base + (t + 1) * tap);
-      f.copyWithin(base + t * tap, base + (T - 1 - t) * tap, base + (T - t) * tap);
-      f.set(a, base + (T - 1 - t) * tap);
-    }
-  }
+  if (flip) reverseTaps(dw, T, K * g.Cout);
   return dw;
+}
+
+/** Reverse the order of the T tap blocks (of `tap` floats) of a filter gradient (flip = true). */
+function reverseTaps(dw: Tensor, T: number, tap: number): void {
+  const f = rt().heap.f32();
+  const base = dw.ptr >>> 2;
+  for (let t = 0; t < T >> 1; t++) {
+    const a = f.slice(base + t * tap, base + (t + 1) * tap);
+    f.copyWithin(base + t * tap, base + (T - 1 - t) * tap, base + (T - t) * tap);
+    f.set(a, base + (T - 1 - t) * tap);
+  }
 }
 
 function checkShapeArg(op: string, name: string, shape: unknown, rank: number): void {
