@@ -1,3 +1,5 @@
+import { loadPartial, storeLanes } from './simd';
+
 // Pooling kernels over NHWC float32, SIMD across channels (contiguous in NHWC).
 //
 // Every kernel takes its windows from a table the host builds (src/ops/pool.ts), so strided,
@@ -157,6 +159,29 @@ export function maxpool2d_nhwc_f32(
             }
             v128.store(y + out + cb, m0);
             if (indices != 0) v128.store(indices + out + cb, i32x4.add(i0, i32x4.add(i32x4.splat(c), iota)));
+          }
+          if (c < C) {
+            // The last 1–3 channels as one partial vector (unused lanes load zeros, never past the
+            // pixel's channels), with the indexed path's first-wins/NaN rule for both paths.
+            const cb = <usize>c << 2;
+            const nr = C - c;
+            let m0 = loadPartial(p0 + cb, nr);
+            let i0 = i32x4.splat(first);
+            let row = p0 + cb, rowFirst = first;
+            for (let iy = y0; iy < y1; iy++) {
+              let p = row, pix = rowFirst;
+              for (let ix = x0; ix < x1; ix++) {
+                const v0 = loadPartial(p, nr);
+                const t0 = takes(v0, m0);
+                m0 = v128.bitselect(v0, m0, t0);
+                i0 = v128.bitselect(i32x4.splat(pix), i0, t0);
+                p += pixelBytes; pix += C;
+              }
+              row += rowStep; rowFirst += rowPix;
+            }
+            storeLanes(y + out + cb, m0, nr);
+            if (indices != 0) storeLanes(indices + out + cb, i32x4.add(i0, i32x4.add(i32x4.splat(c), iota)), nr);
+            c = C;
           }
         }
         for (; c < C; c++) {
