@@ -121,6 +121,31 @@ test('backend is one of the three builds', () => {
   assert.ok(['relaxed-simd', 'simd', 'scalar'].includes(backend()));
 });
 
+test('allocator: 3,000 random allocations and frees never overlap live blocks (patterns survive)', () => {
+  let seed = 99;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const live: Array<{ t: ReturnType<typeof tensor>; v: number }> = [];
+  for (let i = 0; i < 3000; i++) {
+    if (live.length && rand() < 0.45) {
+      const k = Math.floor(rand() * live.length);
+      const { t, v } = live[k];
+      const a = t.toArray();
+      for (let j = 0; j < a.length; j++) if (a[j] !== v) assert.unreachable(`block of ${t.size} floats corrupted at ${j}: ${a[j]} ≠ ${v}`);
+      t.dispose();
+      live.splice(k, 1);
+    } else {
+      const n = 1 + Math.floor(rand() ** 3 * 20000);
+      const v = i + 0.5;
+      live.push({ t: fill([n], v), v });
+    }
+  }
+  for (const { t, v } of live) {
+    assert.ok(t.toArray().every((x) => x === v), 'pattern intact at the end');
+    t.dispose();
+  }
+  assert.is(memoryStats().tensors, 0);
+});
+
 test('no live tensors remain', () => {
   assert.is(memoryStats().tensors, 0);
 });
