@@ -2,7 +2,7 @@
 // classifies it live; the page shows the 10 softmax probabilities, the feature maps of conv1 and
 // conv2 for the drawing and the learned 5×5 kernels. No framework, no network access besides this
 // page's own files: the wasm kernels are embedded in the bundle.
-import { init, loadModel, tensor, tidy, softmax, type Layer, type Sequential, type SavedModel } from '../src/index.ts';
+import { init, loadModel, tensor, tidy, softmax, Context, type Layer, type Model, type SavedModel } from '../src/index.ts';
 import { inkFromRgba, mnistPreprocess, normalise, SIZE, type Preprocessed } from './preprocess.ts';
 
 /** What classify returns (and `window.demo` exposes, for the test). */
@@ -23,7 +23,7 @@ const $ = <T extends HTMLElement>(id: string): T => {
   return el as T;
 };
 
-let model: Sequential;
+let model: Model;
 let conv1: Layer, conv2: Layer;
 let conv1Index = 0, conv2Index = 0;
 const pad = $<HTMLCanvasElement>('pad');
@@ -112,7 +112,7 @@ function forward(image: Float32Array): { probs: Float32Array; maps1: Float32Arra
   tidy(() => {
     let h = tensor(normalise(image), [1, SIZE, SIZE, 1]);
     model.layers.forEach((layer, i) => {
-      h = layer.forward(h, false);
+      h = layer.forward([h], new Context(false));
       if (i === conv1Index) maps1 = h.toArray() as Float32Array;
       if (i === conv2Index) maps2 = h.toArray() as Float32Array;
     });

@@ -28,6 +28,9 @@ export class OutOfMemoryError extends SimdcnnError {
   }
 }
 
+/** A model file or data file that is not what it claims (malformed, truncated, inconsistent). */
+export class FormatError extends SimdcnnError {}
+
 /** An op called before `await init()` finished, or init given something it cannot load. */
 export class InitError extends SimdcnnError {}
 

@@ -31,6 +31,8 @@ export class Tensor {
   version = 0;
   private disposed = false;
   private hooks: DisposeHook[] | null = null;
+  /** Who holds this tensor for a while (a running fit): disposing it then is an error. */
+  private holders: string[] | null = null;
 
   /** @internal Use `tensor()`, `zeros()` or an op. */
   constructor(shape: readonly number[], dtype: DType, ptr: number) {
@@ -68,6 +70,9 @@ export class Tensor {
   /** Free the memory now. Disposing twice is harmless; using a disposed tensor throws. */
   dispose(): void {
     if (this.disposed) return;
+    if (this.holders?.length) {
+      throw new ArgumentError(`dispose: ${this.toString()} is in use by ${this.holders[this.holders.length - 1]}; dispose it after that finishes`);
+    }
     this.disposed = true;
     if (this.hooks) for (const hook of this.hooks) hook(this);
     this.hooks = null;
@@ -81,6 +86,18 @@ export class Tensor {
   check(op: string, arg = 'tensor'): this {
     if (this.disposed) throw new DisposedError(`${op}: ${arg} ${fmtShape(this.shape)} was disposed`);
     return this;
+  }
+
+  /** Forbid dispose() until `release(holder)` (fit holds its data this way). @internal */
+  hold(holder: string): void {
+    this.check(holder);
+    (this.holders ??= []).push(holder);
+  }
+
+  /** End a `hold`. @internal */
+  release(holder: string): void {
+    const i = this.holders?.lastIndexOf(holder) ?? -1;
+    if (i >= 0) this.holders!.splice(i, 1);
   }
 
   /** Run `hook` when this tensor is disposed. @internal */
@@ -102,6 +119,69 @@ export function empty(shape: readonly number[], dtype: DType = 'float32'): Tenso
   liveBytes += t.bytes;
   track(t);
   return t;
+}
+
+/** A copy of x (same shape and dtype). */
+export function clone(x: Tensor): Tensor {
+  x.check('clone', 'x');
+  const y = empty(x.shape, x.dtype);
+  rt().heap.u8().copyWithin(y.ptr, x.ptr, x.ptr + x.bytes);
+  return y;
+}
+
+/** A copy of x with another shape of the same size (one -1 dim is inferred). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  x.check('reshape', 'x');
+  const s = Array.isArray(shape) ? shape.slice() : [];
+  const unknown = s.indexOf(-1);
+  if (unknown >= 0 && s.indexOf(-1, unknown + 1) < 0) {
+    const rest = sizeOf(s.filter((_, i) => i !== unknown));
+    if (rest > 0 && x.size % rest === 0) s[unknown] = x.size / rest;
+  }
+  checkShape('reshape', s);
+  if (sizeOf(s) !== x.size) throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${JSON.stringify(shape)}`);
+  const y = empty(s, x.dtype);
+  rt().heap.u8().copyWithin(y.ptr, x.ptr, x.ptr + x.bytes);
+  return y;
+}
+
+/** Rows `rows[i]` of x (rows on axis 0) as a new tensor [rows.length, ...]. */
+export function gatherRows(x: Tensor, rows: ArrayLike<number>): Tensor {
+  x.check('gatherRows', 'x');
+  const N = x.shape[0] ?? 0;
+  for (let i = 0; i < rows.length; i++) {
+    if (!Number.isInteger(rows[i]) || rows[i] < 0 || rows[i] >= N) throw new ArgumentError(`gatherRows: row ${rows[i]} (at ${i}) is outside [0, ${N}) of ${fmtShape(x.shape)}`);
+  }
+  const y = empty([rows.length, ...x.shape.slice(1)], x.dtype);
+  const rb = N ? x.bytes / N : 0;
+  const u8 = rt().heap.u8();
+  for (let i = 0; i < rows.length; i++) u8.copyWithin(y.ptr + i * rb, x.ptr + rows[i] * rb, x.ptr + (rows[i] + 1) * rb);
+  return y;
+}
+
+/** Rows [start, start + count) of x as a new tensor. */
+export function sliceRows(x: Tensor, start: number, count: number): Tensor {
+  x.check('sliceRows', 'x');
+  const N = x.shape[0] ?? 0;
+  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > N) {
+    throw new ArgumentError(`sliceRows: rows [${start}, ${start + count}) are outside [0, ${N}) of ${fmtShape(x.shape)}`);
+  }
+  const y = empty([count, ...x.shape.slice(1)], x.dtype);
+  const rb = N ? x.bytes / N : 0;
+  rt().heap.u8().copyWithin(y.ptr, x.ptr + start * rb, x.ptr + (start + count) * rb);
+  return y;
+}
+
+/** Copy src's rows into dst starting at row `at` (same row shape and dtype). */
+export function copyRows(dst: Tensor, at: number, src: Tensor): void {
+  dst.check('copyRows', 'dst');
+  src.check('copyRows', 'src');
+  const N = dst.shape[0] ?? 0, n = src.shape[0] ?? 0;
+  if (dst.dtype !== src.dtype || dst.rank !== src.rank || dst.shape.slice(1).join() !== src.shape.slice(1).join() || at < 0 || at + n > N) {
+    throw new ShapeError(`copyRows: cannot copy ${src.toString()} into rows [${at}, ${at + n}) of ${dst.toString()}`);
+  }
+  const rb = N ? dst.bytes / N : 0;
+  rt().heap.u8().copyWithin(dst.ptr + at * rb, src.ptr, src.ptr + src.bytes);
 }
 
 /** A tensor holding `data` (flat or nested), with `shape` (inferred from nested data if omitted). */

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   init, tensor, tidy, memoryStats, sequential, loadModel, layers, optimizers, softmaxCrossEntropy, lenet5,
-  ShapeError, ArgumentError, type Sequential, type Tensor, type SavedModel,
+  ShapeError, ArgumentError, FormatError, type Sequential, type Tensor, type SavedModel,
 } from '../src/index.ts';
 import { randArray, rng, throwsTyped } from './helpers.ts';
 
@@ -35,7 +35,7 @@ test('shape inference errors name the offending layer', () => {
   }), ShapeError, "layer 'too_big' (conv2d)", 'larger than the padded input');
   throwsTyped(() => sequential({ inputShape: [10], layers: [layers.conv2d({ filters: 2, kernelSize: 3 })] }), ShapeError, "layer 'conv2d_1'", 'rank 3');
   throwsTyped(() => layers.dense({ units: 0 }), ArgumentError, 'units');
-  throwsTyped(() => sequential({ inputShape: [4, 4, 1], layers: [layers.maxPool2d({ size: 5 })] }), ShapeError, 'maxPool2d_1');
+  throwsTyped(() => sequential({ inputShape: [4, 4, 1], layers: [layers.maxPool2d({ poolSize: 5 })] }), ShapeError, 'maxPool2d_1');
   assert.is(memoryStats().tensors, 0);
 });
 
@@ -75,9 +75,9 @@ test('the gradients of a whole model match finite differences (conv2d, pools, de
     seed: 3,
     layers: [
       layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'tanh' }),
-      layers.avgPool2d({ size: 2, padding: 'same' }),
+      layers.avgPool2d({ poolSize: 2, padding: 'same' }),
       layers.conv2d({ filters: 4, kernelSize: 2, activation: 'relu' }),
-      layers.maxPool2d({ size: 2, strides: 1 }),
+      layers.maxPool2d({ poolSize: 2, strides: 1 }),
       layers.flatten(),
       layers.dense({ units: 6, activation: 'sigmoid' }),
       layers.dense({ units: 3 }),
@@ -96,7 +96,7 @@ test('finite differences through conv1d, conv2dTranspose, locallyConnected2d, pr
     {
       m: sequential({ inputShape: [9, 3], seed: 5, layers: [
         layers.conv1d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'elu' }),
-        layers.conv1d({ filters: 4, kernelSize: 2, stride: 2, dilation: 1 }),
+        layers.conv1d({ filters: 4, kernelSize: 2, strides: 2, dilationRate: 1 }),
         layers.gelu(),
         layers.flatten(),
         layers.dense({ units: 3 }),
@@ -191,10 +191,10 @@ test('save → load → predict gives identical outputs; weights-only; bad files
   const bad = JSON.parse(JSON.stringify(json));
   bad.weights[1].shape = [7];
   throwsTyped(() => loadModel({ topology: bad, weights: saved.weights }), ShapeError, 'loadModel', 'weight 1');
-  throwsTyped(() => loadModel({ topology: { ...json, format: 'keras' }, weights: saved.weights }), ArgumentError, 'not a saved simdcnn');
+  throwsTyped(() => loadModel({ topology: { ...json, format: 'keras' }, weights: saved.weights }), FormatError, 'not a saved simdcnn');
   const unknown = JSON.parse(JSON.stringify(json));
   unknown.layers[0].type = 'capsule';
-  throwsTyped(() => loadModel({ topology: unknown, weights: saved.weights }), ArgumentError, "unknown layer type 'capsule'");
+  throwsTyped(() => loadModel({ topology: unknown, weights: saved.weights }), FormatError, '"capsule" is not a layer type');
   m.dispose(); loaded.dispose(); x.dispose();
   assert.is(memoryStats().tensors, 0);
 });

@@ -43,7 +43,7 @@ await model.fit(tr.x, tr.y, {
     best = Math.max(best, t.accuracy);
     console.log(`  test accuracy ${(t.accuracy * 100).toFixed(2)}%  (loss ${t.loss.toFixed(4)}, ${logs.seconds.toFixed(1)} s/epoch, ${Math.round(logs.imagesPerSecond)} images/s)`);
     // Step decay: the learning rate falls by 0.7 every epoch after the third.
-    if (logs.epoch >= 3 && 'learningRate' in optimizer) optimizer.learningRate *= 0.7;
+    if (logs.epoch >= 2 && 'learningRate' in optimizer) optimizer.learningRate *= 0.7;
   },
 });
 

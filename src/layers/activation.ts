@@ -1,114 +1,98 @@
-import { ArgumentError } from '../errors.js';
-import { rt } from '../runtime/wasm.js';
-import { empty, type Tensor } from '../tensor.js';
-import { activateInPlace, maxout, parseActivation, prelu, type Activation, type ActivationName } from '../ops/activation.js';
+import { clone, type Tensor } from '../tensor.js';
+import { activateInPlace, maxout, parseActivation, prelu, type Activation, type ActivationName, type ParsedActivation } from '../ops/activation.js';
 import { activationBackward, maxoutBackward, preluBackward } from '../ops/activation-backprop.js';
-import { Layer, type Initializer } from './layer.js';
+import { Layer, type Context, type Gradients, type ParamSpec } from './layer.js';
+import { activationOption, finiteNumber, initializer, layerOptions, positiveInt } from './options.js';
+import type { Initializer } from './initializers.js';
 
-// Activation layers, and the two helpers every layer with an `activation` option shares: the
-// forward applies it (relu fused into the producing kernel's clamp), the backward undoes it.
+// Activation layers, and the helpers every layer with an `activation` option shares: relu is fused
+// into the producing kernel's store; any other activation runs on the op's output, and training
+// keeps the pre-activation z for backward.
 
-export type ParsedActivation = { name: ActivationName; alpha: number };
+/** The parsed activation of a layer option (null for none or 'linear'). */
+export function parsedActivation(op: string, activation: Activation | undefined): ParsedActivation | null {
+  return activation === undefined ? null : parseActivation(op, activation);
+}
 
-/** y = act(z): a new tensor (z itself when there is no activation). */
-export function applyActivation(z: Tensor, act: ParsedActivation | null): Tensor {
-  if (!act) return z;
-  const y = empty(z.shape);
-  rt().heap.u8().copyWithin(y.ptr, z.ptr, z.ptr + z.bytes);
-  activateInPlace(y, act);
+/** What to ask the producing op to fuse: relu always; in inference, any activation. */
+export function fusedActivation(act: ParsedActivation | null, ctx: Context): Activation | undefined {
+  if (!act) return undefined;
+  if (act.name === 'relu') return 'relu';
+  return ctx.training ? undefined : asOption(act);
+}
+
+/** A parsed activation as an op option again (alpha only where the activation takes one). */
+export function asOption(act: ParsedActivation): Activation {
+  const spec = { ...act } as { name: ActivationName; alpha?: number };
+  try {
+    parseActivation('activation', spec as Activation);
+    return spec as Activation;
+  } catch {
+    return act.name;
+  }
+}
+
+/** y = act(z) after an op that fused what `fusedActivation` asked; keeps z for backward in training. */
+export function finishActivation(z: Tensor, act: ParsedActivation | null, ctx: Context): Tensor {
+  if (!act || act.name === 'relu' || !ctx.training) return z;
+  const y = clone(z);
+  try {
+    activateInPlace(y, act);
+  } catch (e) {
+    y.dispose();
+    throw e;
+  }
+  ctx.values.z = ctx.own(z);
   return y;
 }
 
-/** dz from dy for y = act(z) (relu may pass y for z: the same sign). Returns dy itself without activation. */
-export function unapplyActivation(dy: Tensor, act: ParsedActivation | null, z: Tensor, y: Tensor): Tensor {
-  return act ? activationBackward(act, dy, z, y) : dy;
-}
-
-/**
- * Shared forward/backward bookkeeping of a layer with an optional activation: `produce(fuseRelu)`
- * computes z (clamped at 0 when fuseRelu); this keeps z and y for backward when training.
- */
-export class ActivationSlot {
-  readonly act: ParsedActivation | null;
-  private z: Tensor | null = null;
-  private y: Tensor | null = null;
-  private owned: Tensor | null = null;
-
-  constructor(owner: string, activation: Activation | undefined) {
-    this.act = parseActivation(owner, activation);
-  }
-
-  get fusedRelu(): boolean { return this.act?.name === 'relu'; }
-
-  forward(z: Tensor, training: boolean): Tensor {
-    const y = this.fusedRelu ? z : applyActivation(z, this.act);
-    if (training) {
-      this.z = z;
-      this.y = y;
-      if (y !== z) this.owned = z;
-    } else if (y !== z) {
-      z.dispose();
-    }
-    return y;
-  }
-
-  backward(dy: Tensor): Tensor {
-    if (!this.act || !this.z || !this.y) return dy;
-    return unapplyActivation(dy, this.act, this.z, this.y);
-  }
-
-  /** Bytes kept beyond the output (z when the activation is not fused). */
-  cacheBytes(outBytes: number): number {
-    return this.act && !this.fusedRelu ? outBytes : 0;
-  }
-
-  clear(): void {
-    this.owned?.dispose();
-    this.owned = this.z = this.y = null;
-  }
+/** dz from dy for y = act(z) (dy itself when there is no activation). */
+export function activationGrad(dy: Tensor, act: ParsedActivation | null, ctx: Context): Tensor {
+  if (!act) return dy;
+  const y = ctx.output!;
+  const z = (ctx.values.z as Tensor | undefined) ?? y;
+  return activationBackward(act, dy, z, y);
 }
 
 export interface ActivationLayerOptions { activation: Activation; name?: string }
 
-/** An activation as a layer: relu, leakyRelu, elu, selu, sigmoid, tanh, swish, gelu, softmax, logSoftmax. */
+/** An activation as a layer: relu, relu6, leakyRelu, elu, selu, sigmoid, hardSigmoid, tanh, swish/silu, hardSwish, gelu, softmax, logSoftmax. */
 export class ActivationLayer extends Layer {
-  readonly type = 'activation';
+  readonly type: string = 'activation';
+  private readonly act: ParsedActivation | null;
   private readonly spec: Activation;
-  private readonly slot: ActivationSlot;
 
-  constructor(options: ActivationLayerOptions) {
-    super(options?.name);
-    if (!options || options.activation === undefined) throw new ArgumentError('layers.activation: options.activation is required');
-    this.spec = options.activation;
-    this.slot = new ActivationSlot('layers.activation', options.activation);
+  constructor(options: ActivationLayerOptions, op = 'layers.activation') {
+    const o = layerOptions<ActivationLayerOptions>(op, options, ['activation', 'name'], ['activation']);
+    super(o.name);
+    activationOption(op, o.activation);
+    this.spec = o.activation;
+    this.act = parsedActivation(op, o.activation);
   }
 
-  build(inputShape: number[]): number[] { return inputShape.slice(); }
+  computeOutputShape([s]: number[][]): number[] { return s; }
 
-  forward(x: Tensor, training: boolean): Tensor {
-    // The input belongs to the model: copy before activating so it stays intact for backward.
-    const y = this.slot.act ? applyActivation(x, this.slot.act) : copyOf(x);
-    if (training) { this.in = x; this.out = y; }
+  forward([x]: Tensor[], ctx: Context): Tensor {
+    // The input belongs to the model: the activation runs on a copy.
+    const y = clone(x);
+    try {
+      if (this.act) activateInPlace(y, this.act);
+    } catch (e) {
+      y.dispose();
+      throw e;
+    }
     return y;
   }
 
-  private in: Tensor | null = null;
-  private out: Tensor | null = null;
-
-  backward(dy: Tensor, needDx: boolean): Tensor | null {
-    if (!needDx) return null;
-    if (!this.slot.act) return copyOf(dy);
-    return unapplyActivation(dy, this.slot.act, this.in!, this.out!);
+  backward(dy: Tensor, ctx: Context, needDx: boolean[]): Gradients {
+    if (!needDx[0]) return { dxs: [null], grads: [] };
+    if (!this.act) return { dxs: [clone(dy)], grads: [] };
+    return { dxs: [activationBackward(this.act, dy, ctx.inputs[0], ctx.output)], grads: [] };
   }
 
-  override clearCache(): void { this.in = this.out = null; }
+  /** The activation, as given. */
+  get activation(): Activation { return this.spec; }
   getConfig(): Record<string, unknown> { return { activation: this.spec }; }
-}
-
-function copyOf(x: Tensor): Tensor {
-  const y = empty(x.shape);
-  rt().heap.u8().copyWithin(y.ptr, x.ptr, x.ptr + x.bytes);
-  return y;
 }
 
 export interface PReLULayerOptions { alphaInitializer?: Initializer | number; name?: string }
@@ -116,32 +100,34 @@ export interface PReLULayerOptions { alphaInitializer?: Initializer | number; na
 /** Parametric ReLU: y = x for x > 0, alpha[c]·x otherwise, one learned alpha per channel (last axis). */
 export class PReLULayer extends Layer {
   readonly type = 'prelu';
-  private x: Tensor | null = null;
-  constructor(private readonly options: PReLULayerOptions = {}) { super(options.name); }
+  private readonly init: Initializer | number;
 
-  build(inputShape: number[], random: () => number): number[] {
-    const C = inputShape[inputShape.length - 1];
-    const init = this.options.alphaInitializer ?? 0.25;
-    const a = this.addParam('alpha', [C], typeof init === 'number' ? 'zeros' : init, C, C, random);
-    if (typeof init === 'number') a.view().fill(init);
-    return inputShape.slice();
+  constructor(options: PReLULayerOptions = {}) {
+    const op = 'layers.prelu';
+    const o = layerOptions<PReLULayerOptions>(op, options, ['alphaInitializer', 'name']);
+    super(o.name);
+    const a = o.alphaInitializer;
+    this.init = a === undefined ? 0.25 : typeof a === 'number' ? finiteNumber(op, 'alphaInitializer', a, 0.25) : initializer(op, 'alphaInitializer', a, 'zeros');
   }
 
-  forward(x: Tensor, training: boolean): Tensor {
-    if (training) this.x = x;
+  computeOutputShape([s]: number[][]): number[] { return s; }
+  override paramSpecs([s]: number[][]): ParamSpec[] {
+    const C = s[s.length - 1];
+    return [{ name: 'alpha', shape: [C], init: this.init, fanIn: C, fanOut: C }];
+  }
+
+  forward([x]: Tensor[]): Tensor {
     return prelu(x, this.params[0]);
   }
 
-  backward(dy: Tensor, needDx: boolean): Tensor | null {
-    const { dx, dalpha } = preluBackward(dy, this.x!, this.params[0]);
-    this.setGrads([dalpha]);
-    if (needDx) return dx;
+  backward(dy: Tensor, ctx: Context, needDx: boolean[]): Gradients {
+    const { dx, dalpha } = preluBackward(dy, ctx.inputs[0], this.params[0]);
+    if (needDx[0]) return { dxs: [dx], grads: [dalpha] };
     dx.dispose();
-    return null;
+    return { dxs: [null], grads: [dalpha] };
   }
 
-  override clearCache(): void { this.x = null; }
-  getConfig(): Record<string, unknown> { return { alphaInitializer: this.options.alphaInitializer ?? 0.25 }; }
+  getConfig(): Record<string, unknown> { return { alphaInitializer: this.init }; }
 }
 
 export interface MaxoutLayerOptions { k: number; name?: string }
@@ -149,27 +135,24 @@ export interface MaxoutLayerOptions { k: number; name?: string }
 /** Maxout: the max over each group of k consecutive channels (channels / k outputs). */
 export class MaxoutLayer extends Layer {
   readonly type = 'maxout';
-  private x: Tensor | null = null;
-  constructor(private readonly options: MaxoutLayerOptions) {
-    super(options?.name);
-    if (!options || !Number.isInteger(options.k) || options.k < 1) throw new ArgumentError(`layers.maxout: k must be a positive integer, got ${JSON.stringify(options?.k)}`);
+  private readonly k: number;
+  constructor(options: MaxoutLayerOptions) {
+    const o = layerOptions<MaxoutLayerOptions>('layers.maxout', options, ['k', 'name'], ['k']);
+    super(o.name);
+    this.k = positiveInt('layers.maxout', 'k', o.k);
   }
 
-  build(inputShape: number[]): number[] {
-    const C = inputShape[inputShape.length - 1];
-    if (C % this.options.k !== 0) throw this.shapeError(`channels ${C} are not divisible by k = ${this.options.k}`);
-    return [...inputShape.slice(0, -1), C / this.options.k];
+  computeOutputShape([s]: number[][]): number[] {
+    const C = s[s.length - 1];
+    if (C % this.k !== 0) throw this.shapeError(`channels ${C} are not divisible by k = ${this.k}`);
+    return [...s.slice(0, -1), C / this.k];
   }
 
-  forward(x: Tensor, training: boolean): Tensor {
-    if (training) this.x = x;
-    return maxout(x, this.options.k);
+  forward([x]: Tensor[]): Tensor { return maxout(x, this.k); }
+
+  backward(dy: Tensor, ctx: Context, needDx: boolean[]): Gradients {
+    return { dxs: [needDx[0] ? maxoutBackward(dy, ctx.inputs[0], this.k) : null], grads: [] };
   }
 
-  backward(dy: Tensor, needDx: boolean): Tensor | null {
-    return needDx ? maxoutBackward(dy, this.x!, this.options.k) : null;
-  }
-
-  override clearCache(): void { this.x = null; }
-  getConfig(): Record<string, unknown> { return { k: this.options.k }; }
+  getConfig(): Record<string, unknown> { return { k: this.k }; }
 }

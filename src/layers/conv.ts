@@ -1,229 +1,335 @@
-import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { conv1d, conv2d, conv2dTranspose, locallyConnected2d } from '../ops/conv.js';
+import { conv1d, conv2d, conv2dTranspose, locallyConnected2d, conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry } from '../ops/conv.js';
 import {
   conv1dBackpropFilter, conv1dBackpropInput, conv2dBackpropFilter, conv2dBackpropInput,
   conv2dTransposeBackpropFilter, conv2dTransposeBackpropInput, locallyConnected2dBackpropFilter,
-  locallyConnected2dBackpropInput,
+  locallyConnected2dBackpropInput, biasGrad,
 } from '../ops/conv-backprop.js';
-import { conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry } from '../ops/conv.js';
-import type { Padding } from '../ops/shape.js';
-import type { Activation } from '../ops/activation.js';
-import { Layer, type Initializer } from './layer.js';
-import { WeightedLayer } from './weighted.js';
+import { convOutSize, convPads, type Padding } from '../ops/shape.js';
+import type { Activation, ParsedActivation } from '../ops/activation.js';
+import { Context, Layer, type Gradients, type ParamSpec } from './layer.js';
+import { activationGrad, finishActivation, fusedActivation, parsedActivation } from './activation.js';
+import { activationOption, bool, initializer, intPair, layerOptions, paddingOption, positiveInt, type Pair } from './options.js';
+import type { Initializer } from './initializers.js';
 
-// Convolution layers: parameters, forward and backward side by side. The ops do the work; the
-// geometry functions of src/ops/conv.ts give the output shape at build time (one place for sizes).
+// Convolution layers, one class driven by a table: each kind says which options it takes, its
+// kernel shape, its output shape (from the ops' geometry, the one place for sizes) and which ops
+// run forward and backward. Layer options use Keras's names (dilationRate, useBias, ...); the ops
+// take the spec's (dilations, ...).
 
-type Pair = number | [number, number];
-
-export interface Conv2dLayerOptions {
-  filters: number;
+export interface ConvLayerOptions {
+  filters?: number;
   kernelSize: Pair;
   strides?: Pair;
   padding?: Padding;
-  dilations?: Pair;
+  dilationRate?: Pair;
   groups?: number;
-  activation?: Activation;
-  useBias?: boolean;
-  kernelInitializer?: Initializer;
-  biasInitializer?: Initializer;
-  name?: string;
-}
-
-function positive(op: string, name: string, v: unknown): number {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new ArgumentError(`${op}: ${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return v as number;
-}
-
-function kernelPair(op: string, k: unknown): [number, number] {
-  if (typeof k === 'number') return [positive(op, 'kernelSize', k), k];
-  if (Array.isArray(k) && k.length === 2) return [positive(op, 'kernelSize', k[0]), positive(op, 'kernelSize', k[1])];
-  throw new ArgumentError(`${op}: kernelSize must be a positive integer or [kh, kw], got ${JSON.stringify(k)}`);
-}
-
-/** 2-D convolution layer: kernel [KH, KW, Cin/groups, filters], bias [filters]. */
-export class Conv2dLayer extends WeightedLayer<Conv2dLayerOptions> {
-  readonly type = 'conv2d';
-  private geo() {
-    const o = this.options;
-    return { strides: o.strides, padding: o.padding, dilations: o.dilations, groups: o.groups };
-  }
-
-  build(inputShape: number[], random: () => number): number[] {
-    this.expectRank(inputShape, 3, 'an [H, W, C]');
-    const filters = positive('layers.conv2d', 'filters', this.options.filters);
-    const [KH, KW] = kernelPair('layers.conv2d', this.options.kernelSize);
-    const groups = this.options.groups ?? 1;
-    const Cig = inputShape[2] / groups;
-    if (!Number.isInteger(Cig)) throw this.shapeError(`groups ${groups} does not divide the input channels ${inputShape[2]}`);
-    const wShape = [KH, KW, Cig, filters];
-    const { g } = wrap(this, () => conv2dGeometry('layers.conv2d', [1, ...inputShape], wShape, this.geo()));
-    this.addKernelAndBias(wShape, KH * KW * Cig, KH * KW * filters / groups, [filters], random);
-    return [g.OH, g.OW, filters];
-  }
-
-  forward(x: Tensor, training: boolean): Tensor {
-    const z = conv2d(x, this.kernel, { ...this.geo(), bias: this.bias, activation: this.slot.fusedRelu ? 'relu' : undefined });
-    return this.finishForward(z, x, training);
-  }
-
-  backward(dy: Tensor, needDx: boolean): Tensor | null {
-    const x = this.x!;
-    return this.finishBackward(dy, needDx,
-      (dz) => conv2dBackpropFilter(x, dz, this.kernel.shape, this.geo()),
-      (dz) => conv2dBackpropInput(dz, this.kernel, x.shape, this.geo()));
-  }
-}
-
-export interface Conv1dLayerOptions {
-  filters: number;
-  kernelSize: number;
-  stride?: number;
-  padding?: 'valid' | 'same' | 'full' | number | [number, number];
-  dilation?: number;
-  groups?: number;
-  activation?: Activation;
-  useBias?: boolean;
-  kernelInitializer?: Initializer;
-  biasInitializer?: Initializer;
-  name?: string;
-}
-
-/** 1-D convolution layer over [L, C]: kernel [K, Cin/groups, filters]. */
-export class Conv1dLayer extends WeightedLayer<Conv1dLayerOptions> {
-  readonly type = 'conv1d';
-  private geo() {
-    const o = this.options;
-    return { stride: o.stride, padding: o.padding, dilation: o.dilation, groups: o.groups };
-  }
-
-  build(inputShape: number[], random: () => number): number[] {
-    this.expectRank(inputShape, 2, 'an [L, C]');
-    const filters = positive('layers.conv1d', 'filters', this.options.filters);
-    const K = positive('layers.conv1d', 'kernelSize', this.options.kernelSize);
-    const groups = this.options.groups ?? 1;
-    const Cig = inputShape[1] / groups;
-    if (!Number.isInteger(Cig)) throw this.shapeError(`groups ${groups} does not divide the input channels ${inputShape[1]}`);
-    const wShape = [K, Cig, filters];
-    const { g } = wrap(this, () => conv1dGeometry('layers.conv1d', [1, ...inputShape], wShape, this.geo()));
-    this.addKernelAndBias(wShape, K * Cig, K * filters / groups, [filters], random);
-    return [g.OW, filters];
-  }
-
-  forward(x: Tensor, training: boolean): Tensor {
-    const z = conv1d(x, this.kernel, { ...this.geo(), bias: this.bias, activation: this.slot.fusedRelu ? 'relu' : undefined });
-    return this.finishForward(z, x, training);
-  }
-
-  backward(dy: Tensor, needDx: boolean): Tensor | null {
-    const x = this.x!;
-    return this.finishBackward(dy, needDx,
-      (dz) => conv1dBackpropFilter(x, dz, this.kernel.shape, this.geo()),
-      (dz) => conv1dBackpropInput(dz, this.kernel, x.shape, this.geo()));
-  }
-}
-
-export interface Conv2dTransposeLayerOptions {
-  filters: number;
-  kernelSize: Pair;
-  strides?: Pair;
-  padding?: Exclude<Padding, 'full'>;
+  depthMultiplier?: number;
   outputPadding?: Pair;
-  dilations?: Pair;
-  groups?: number;
   activation?: Activation;
   useBias?: boolean;
   kernelInitializer?: Initializer;
   biasInitializer?: Initializer;
   name?: string;
 }
+export type Conv2dLayerOptions = ConvLayerOptions & { filters: number };
+export type Conv1dLayerOptions = Omit<ConvLayerOptions, 'kernelSize' | 'strides' | 'dilationRate'> & { filters: number; kernelSize: number; strides?: number; dilationRate?: number };
+export type Conv2dTransposeLayerOptions = ConvLayerOptions & { filters: number };
+export type DepthwiseConv2dLayerOptions = Omit<ConvLayerOptions, 'filters' | 'groups'>;
+export type LocallyConnected2dLayerOptions = Omit<ConvLayerOptions, 'dilationRate' | 'groups'> & { filters: number };
 
-/** Transposed convolution layer: kernel [KH, KW, filters/groups, Cin]. */
-export class Conv2dTransposeLayer extends WeightedLayer<Conv2dTransposeLayerOptions> {
-  readonly type = 'conv2dTranspose';
-  private geo() {
-    const o = this.options;
-    return { strides: o.strides, padding: o.padding, outputPadding: o.outputPadding, dilations: o.dilations, groups: o.groups };
-  }
-
-  build(inputShape: number[], random: () => number): number[] {
-    this.expectRank(inputShape, 3, 'an [H, W, C]');
-    const filters = positive('layers.conv2dTranspose', 'filters', this.options.filters);
-    const [KH, KW] = kernelPair('layers.conv2dTranspose', this.options.kernelSize);
-    const groups = this.options.groups ?? 1;
-    if (filters % groups !== 0) throw this.shapeError(`groups ${groups} does not divide filters ${filters}`);
-    const wShape = [KH, KW, filters / groups, inputShape[2]];
-    const { g } = wrap(this, () => conv2dTransposeGeometry('layers.conv2dTranspose', [1, ...inputShape], wShape, this.geo()));
-    this.addKernelAndBias(wShape, KH * KW * inputShape[2] / groups, KH * KW * filters / groups, [filters], random);
-    return [g.OH, g.OW, filters];
-  }
-
-  forward(x: Tensor, training: boolean): Tensor {
-    const z = conv2dTranspose(x, this.kernel, { ...this.geo(), bias: this.bias, activation: this.slot.fusedRelu ? 'relu' : undefined });
-    return this.finishForward(z, x, training);
-  }
-
-  backward(dy: Tensor, needDx: boolean): Tensor | null {
-    const x = this.x!;
-    return this.finishBackward(dy, needDx,
-      (dz) => conv2dTransposeBackpropFilter(x, dz, this.kernel.shape, this.geo()),
-      (dz) => conv2dTransposeBackpropInput(dz, this.kernel, x.shape, this.geo()));
-  }
+/** Resolved options: what every kind's functions read. */
+interface Conv {
+  filters: number; k: [number, number]; s: [number, number]; d: [number, number]; padding: Padding | undefined;
+  groups: number; outputPadding: [number, number]; depthMultiplier: number;
 }
 
-export interface LocallyConnected2dLayerOptions {
+interface ConvKind {
+  keys: readonly string[];
+  required: readonly string[];
+  rank: number;
+  /** Kernel shape and fans for input channels C. */
+  kernel(c: Conv, C: number): { shape: number[]; fanIn: number; fanOut: number };
+  outChannels(c: Conv, C: number): number;
+  /** Bias shape for this output (per channel, or per pixel for locally connected). */
+  bias(c: Conv, out: number[]): number[];
+  outShape(c: Conv, inShape: number[], kernel: number[]): number[];
+  forward(c: Conv, x: Tensor, w: Tensor, bias: Tensor | undefined, act: Activation | undefined): Tensor;
+  backFilter(c: Conv, x: Tensor, dz: Tensor, w: Tensor): Tensor;
+  backInput(c: Conv, dz: Tensor, w: Tensor, x: Tensor): Tensor;
+  perPixelBias?: boolean;
+}
+
+const COMMON = ['kernelSize', 'strides', 'padding', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'name'] as const;
+const g2 = (c: Conv) => ({ strides: c.s, padding: c.padding, dilations: c.d, groups: c.groups });
+const gT = (c: Conv) => ({ strides: c.s, padding: c.padding as Exclude<Padding, 'full'>, dilations: c.d, groups: c.groups, outputPadding: c.outputPadding });
+const g1 = (c: Conv) => ({ stride: c.s[1], padding: c.padding as never, dilation: c.d[1], groups: c.groups });
+
+const conv2dKind: ConvKind = {
+  keys: ['filters', ...COMMON, 'dilationRate', 'groups'],
+  required: ['filters', 'kernelSize'],
+  rank: 3,
+  kernel: (c, C) => ({ shape: [c.k[0], c.k[1], C / c.groups, c.filters], fanIn: c.k[0] * c.k[1] * C / c.groups, fanOut: c.k[0] * c.k[1] * c.filters / c.groups }),
+  outChannels: (c) => c.filters,
+  bias: (c) => [c.filters],
+  outShape: (c, s, w) => { const { g } = conv2dGeometry('conv2d', [1, ...s], w, g2(c)); return [g.OH, g.OW, g.Cout]; },
+  forward: (c, x, w, bias, activation) => conv2d(x, w, { ...g2(c), bias, activation }),
+  backFilter: (c, x, dz, w) => conv2dBackpropFilter(x, dz, w.shape, g2(c)),
+  backInput: (c, dz, w, x) => conv2dBackpropInput(dz, w, x.shape, g2(c)),
+};
+
+/** Depthwise: conv2d with groups = C and C·depthMultiplier outputs; kernel [KH, KW, 1, C·depthMultiplier]. */
+const depthwiseKind: ConvKind = {
+  ...conv2dKind,
+  keys: [...COMMON, 'dilationRate', 'depthMultiplier'],
+  required: ['kernelSize'],
+  kernel: (c, C) => ({ shape: [c.k[0], c.k[1], 1, C * c.depthMultiplier], fanIn: c.k[0] * c.k[1], fanOut: c.k[0] * c.k[1] * c.depthMultiplier }),
+  outChannels: (c, C) => C * c.depthMultiplier,
+  bias: (_c, out) => [out[2]],
+};
+
+const conv1dKind: ConvKind = {
+  keys: ['filters', ...COMMON, 'dilationRate', 'groups'],
+  required: ['filters', 'kernelSize'],
+  rank: 2,
+  kernel: (c, C) => ({ shape: [c.k[1], C / c.groups, c.filters], fanIn: c.k[1] * C / c.groups, fanOut: c.k[1] * c.filters / c.groups }),
+  outChannels: (c) => c.filters,
+  bias: (c) => [c.filters],
+  outShape: (c, s, w) => { const { g } = conv1dGeometry('conv1d', [1, ...s], w, g1(c)); return [g.OW, g.Cout]; },
+  forward: (c, x, w, bias, activation) => conv1d(x, w, { ...g1(c), bias, activation }),
+  backFilter: (c, x, dz, w) => conv1dBackpropFilter(x, dz, w.shape, g1(c)),
+  backInput: (c, dz, w, x) => conv1dBackpropInput(dz, w, x.shape, g1(c)),
+};
+
+const transposeKind: ConvKind = {
+  keys: ['filters', ...COMMON, 'dilationRate', 'groups', 'outputPadding'],
+  required: ['filters', 'kernelSize'],
+  rank: 3,
+  kernel: (c, C) => ({ shape: [c.k[0], c.k[1], c.filters / c.groups, C], fanIn: c.k[0] * c.k[1] * C / c.groups, fanOut: c.k[0] * c.k[1] * c.filters / c.groups }),
+  outChannels: (c) => c.filters,
+  bias: (c) => [c.filters],
+  outShape: (c, s, w) => { const { g } = conv2dTransposeGeometry('conv2dTranspose', [1, ...s], w, gT(c)); return [g.OH, g.OW, g.Cout]; },
+  forward: (c, x, w, bias, activation) => conv2dTranspose(x, w, { ...gT(c), bias, activation }),
+  backFilter: (c, x, dz, w) => conv2dTransposeBackpropFilter(x, dz, w.shape, gT(c)),
+  backInput: (c, dz, w, x) => conv2dTransposeBackpropInput(dz, w, x.shape, gT(c)),
+};
+
+/** Locally connected: kernel [OH, OW, KH, KW, C, filters], bias per output pixel [OH, OW, filters]. */
+const locallyKind: ConvKind = {
+  keys: ['filters', ...COMMON],
+  required: ['filters', 'kernelSize'],
+  rank: 3,
+  kernel: () => { throw new Error('unreachable'); },
+  outChannels: (c) => c.filters,
+  bias: (c, out) => [out[0], out[1], c.filters],
+  outShape: (c, [H, W]) => {
+    const pads = convPads('locallyConnected2d', c.padding, [H, W], c.k, c.s, [1, 1]);
+    return [convOutSize('locallyConnected2d', 'height', H, c.k[0], c.s[0], 1, pads[0]), convOutSize('locallyConnected2d', 'width', W, c.k[1], c.s[1], 1, pads[1]), c.filters];
+  },
+  forward: (c, x, w, bias, activation) => locallyConnected2d(x, w, { strides: c.s, padding: c.padding, bias, activation }),
+  backFilter: (c, x, dz, w) => locallyConnected2dBackpropFilter(x, dz, w.shape, { strides: c.s, padding: c.padding }),
+  backInput: (c, dz, w, x) => locallyConnected2dBackpropInput(dz, w, x.shape, { strides: c.s, padding: c.padding }),
+  perPixelBias: true,
+};
+
+const KINDS = { conv2d: conv2dKind, conv1d: conv1dKind, conv2dTranspose: transposeKind, depthwiseConv2d: depthwiseKind, locallyConnected2d: locallyKind } as const;
+export type ConvType = keyof typeof KINDS;
+
+/** A convolution layer: kernel, optional bias, optional activation (relu fused into the kernel). */
+export class ConvLayer extends Layer {
+  readonly type: ConvType;
+  private readonly kind: ConvKind;
+  private readonly c: Conv;
+  private readonly options: ConvLayerOptions;
+  readonly act: ParsedActivation | null;
+  readonly useBias: boolean;
+
+  constructor(type: ConvType, options: ConvLayerOptions) {
+    const kind = KINDS[type];
+    const op = `layers.${type}`;
+    const o = layerOptions<ConvLayerOptions>(op, options, kind.keys, kind.required);
+    super(o.name);
+    this.type = type;
+    this.kind = kind;
+    const oneD = kind.rank === 2;
+    const k = oneD ? positiveInt(op, 'kernelSize', o.kernelSize) : intPair(op, 'kernelSize', o.kernelSize);
+    const s = oneD ? positiveInt(op, 'strides', o.strides, 1) : intPair(op, 'strides', o.strides, 1);
+    const d = oneD ? positiveInt(op, 'dilationRate', o.dilationRate, 1) : intPair(op, 'dilationRate', o.dilationRate, 1);
+    this.c = {
+      filters: kind.required.includes('filters') ? positiveInt(op, 'filters', o.filters) : 0,
+      k: typeof k === 'number' ? [1, k] : k,
+      s: typeof s === 'number' ? [1, s] : s,
+      d: typeof d === 'number' ? [1, d] : d,
+      padding: paddingOption(op, o.padding, type === 'conv2dTranspose' ? ['valid', 'same'] : ['valid', 'same', 'full']) as Padding | undefined,
+      groups: positiveInt(op, 'groups', o.groups, 1),
+      outputPadding: intPair(op, 'outputPadding', o.outputPadding, 0, 0),
+      depthMultiplier: positiveInt(op, 'depthMultiplier', o.depthMultiplier, 1),
+    };
+    if (oneD && Array.isArray(o.padding)) throw this.argumentError('padding for conv1d is a mode or one number');
+    if (this.c.filters % this.c.groups !== 0) throw this.argumentError(`groups ${this.c.groups} must divide filters ${this.c.filters}`);
+    activationOption(op, o.activation);
+    this.act = parsedActivation(op, o.activation);
+    this.useBias = bool(op, 'useBias', o.useBias, true);
+    initializer(op, 'kernelInitializer', o.kernelInitializer, 'glorotUniform');
+    initializer(op, 'biasInitializer', o.biasInitializer, 'zeros');
+    const { name: _name, ...rest } = o;
+    void _name;
+    this.options = rest;
+  }
+
+  /** Strides, padding, dilations and groups as the conv ops take them. @internal */
+  get geometry(): Conv { return this.c; }
+  get kernel(): Tensor { return this.params[0]; }
+  get bias(): Tensor | undefined { return this.useBias ? this.params[1] : undefined; }
+
+  private kernelShape(s: number[]): { shape: number[]; fanIn: number; fanOut: number } {
+    if (this.kind === locallyKind) {
+      const out = this.kind.outShape(this.c, s, []);
+      const C = s[2];
+      return { shape: [out[0], out[1], this.c.k[0], this.c.k[1], C, this.c.filters], fanIn: this.c.k[0] * this.c.k[1] * C, fanOut: this.c.k[0] * this.c.k[1] * this.c.filters };
+    }
+    const C = s[s.length - 1];
+    if (C % this.c.groups !== 0) throw this.shapeError(`groups ${this.c.groups} does not divide the input channels ${C}`);
+    return this.kind.kernel(this.c, C);
+  }
+
+  computeOutputShape([s]: number[][]): number[] {
+    this.expectRank(s, this.kind.rank, this.kind.rank === 2 ? 'an [L, C]' : 'an [H, W, C]');
+    return this.kind.outShape(this.c, s, this.kernelShape(s).shape);
+  }
+
+  override paramSpecs([s]: number[][]): ParamSpec[] {
+    const { shape, fanIn, fanOut } = this.kernelShape(s);
+    const out = this.kind.outShape(this.c, s, shape);
+    const specs: ParamSpec[] = [{ name: 'kernel', shape, init: this.options.kernelInitializer ?? 'glorotUniform', fanIn, fanOut }];
+    if (this.useBias) specs.push({ name: 'bias', shape: this.kind.bias(this.c, out), init: this.options.biasInitializer ?? 'zeros', fanIn, fanOut });
+    return specs;
+  }
+
+  forward([x]: Tensor[], ctx: Context): Tensor {
+    return this.forwardWith(x, this.kernel, this.bias, ctx);
+  }
+
+  /** Forward with other weights (batch normalization folded in for inference). @internal */
+  forwardWith(x: Tensor, kernel: Tensor, bias: Tensor | undefined, ctx: Context, act: ParsedActivation | null = this.act): Tensor {
+    const z = this.kind.forward(this.c, x, kernel, bias, fusedActivation(act, ctx));
+    try {
+      return finishActivation(z, act, ctx);
+    } catch (e) {
+      z.dispose();
+      throw e;
+    }
+  }
+
+  backward(dy: Tensor, ctx: Context, needDx: boolean[]): Gradients {
+    const x = ctx.inputs[0];
+    const dz = activationGrad(dy, this.act, ctx);
+    const grads: Tensor[] = [];
+    try {
+      grads.push(this.kind.backFilter(this.c, x, dz, this.kernel));
+      if (this.useBias) grads.push(biasGrad(dz, { perPixel: this.kind.perPixelBias ?? false }));
+      const dx = needDx[0] ? this.kind.backInput(this.c, dz, this.kernel, x) : null;
+      return { dxs: [dx], grads };
+    } catch (e) {
+      for (const g of grads) g.dispose();
+      throw e;
+    } finally {
+      if (dz !== dy) dz.dispose();
+    }
+  }
+
+  override cacheBytes(n: number): number {
+    return this.act && this.act.name !== 'relu' ? n * this.outputShape.reduce((a, b) => a * b, 1) * 4 : 0;
+  }
+
+  getConfig(): Record<string, unknown> { return { ...this.options }; }
+}
+
+export interface SeparableConv2dLayerOptions extends Omit<ConvLayerOptions, 'groups' | 'outputPadding'> {
   filters: number;
-  kernelSize: Pair;
-  strides?: Pair;
-  padding?: Padding;
-  activation?: Activation;
-  useBias?: boolean;
-  kernelInitializer?: Initializer;
-  biasInitializer?: Initializer;
-  name?: string;
+  depthwiseInitializer?: Initializer;
+  pointwiseInitializer?: Initializer;
 }
 
-/** Unshared convolution: kernel [OH, OW, KH, KW, Cin, filters], bias [OH, OW, filters]. */
-export class LocallyConnected2dLayer extends WeightedLayer<LocallyConnected2dLayerOptions> {
-  readonly type = 'locallyConnected2d';
-  private geo() {
-    return { strides: this.options.strides, padding: this.options.padding };
+/**
+ * Separable convolution (Keras SeparableConv2D): a depthwise convolution (no bias) and a 1×1
+ * convolution with the bias and activation. Weights: depthwiseKernel [KH, KW, 1, C·depthMultiplier],
+ * pointwiseKernel [1, 1, C·depthMultiplier, filters], bias [filters].
+ */
+export class SeparableConv2dLayer extends Layer {
+  readonly type = 'separableConv2d';
+  private readonly depthwise: ConvLayer;
+  private readonly pointwise: ConvLayer;
+  private readonly options: Omit<SeparableConv2dLayerOptions, 'name'>;
+
+  constructor(options: SeparableConv2dLayerOptions) {
+    const op = 'layers.separableConv2d';
+    const keys = ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'depthMultiplier', 'activation', 'useBias', 'depthwiseInitializer', 'pointwiseInitializer', 'biasInitializer', 'name'];
+    const o = layerOptions<SeparableConv2dLayerOptions>(op, options, keys, ['filters', 'kernelSize']);
+    super(o.name);
+    const { name: _name, ...rest } = o;
+    void _name;
+    this.options = rest;
+    this.depthwise = new ConvLayer('depthwiseConv2d', { kernelSize: o.kernelSize, strides: o.strides, padding: o.padding, dilationRate: o.dilationRate, depthMultiplier: o.depthMultiplier, useBias: false, kernelInitializer: initializer(op, 'depthwiseInitializer', o.depthwiseInitializer, 'glorotUniform') });
+    this.pointwise = new ConvLayer('conv2d', { filters: o.filters, kernelSize: 1, activation: o.activation, useBias: o.useBias, kernelInitializer: initializer(op, 'pointwiseInitializer', o.pointwiseInitializer, 'glorotUniform'), biasInitializer: o.biasInitializer });
   }
 
-  build(inputShape: number[], random: () => number): number[] {
-    this.expectRank(inputShape, 3, 'an [H, W, C]');
-    const filters = positive('layers.locallyConnected2d', 'filters', this.options.filters);
-    const [KH, KW] = kernelPair('layers.locallyConnected2d', this.options.kernelSize);
-    const C = inputShape[2];
-    // Output size from the shared rule, via a geometry whose weight shape agrees by construction.
-    const probe = wrap(this, () => conv2dGeometry('layers.locallyConnected2d', [1, ...inputShape], [KH, KW, C, filters], { strides: this.options.strides, padding: this.options.padding }));
-    const { OH, OW } = probe.g;
-    const wShape = [OH, OW, KH, KW, C, filters];
-    wrap(this, () => locallyConnected2dGeometry('layers.locallyConnected2d', [1, ...inputShape], wShape, this.geo()));
-    this.addKernelAndBias(wShape, KH * KW * C, KH * KW * filters, [OH, OW, filters], random);
-    return [OH, OW, filters];
+  computeOutputShape(shapes: number[][]): number[] {
+    return this.pointwise.computeOutputShape([this.depthwise.computeOutputShape(shapes)]);
   }
 
-  forward(x: Tensor, training: boolean): Tensor {
-    const z = locallyConnected2d(x, this.kernel, { ...this.geo(), bias: this.bias });
-    return this.finishForward(z, x, training);
+  override paramSpecs(shapes: number[][]): ParamSpec[] {
+    const mid = this.depthwise.computeOutputShape(shapes);
+    const [dw] = this.depthwise.paramSpecs(shapes);
+    const [pw, ...bias] = this.pointwise.paramSpecs([mid]);
+    return [{ ...dw, name: 'depthwiseKernel' }, { ...pw, name: 'pointwiseKernel' }, ...bias];
   }
 
-  backward(dy: Tensor, needDx: boolean): Tensor | null {
-    const x = this.x!;
-    return this.finishBackward(dy, needDx,
-      (dz) => locallyConnected2dBackpropFilter(x, dz, this.kernel.shape, this.geo()),
-      (dz) => locallyConnected2dBackpropInput(dz, this.kernel, x.shape, this.geo()), true);
+  /** The two halves share this layer's parameters (built by the model). */
+  private sync(): void {
+    this.depthwise.params = [this.params[0]];
+    this.pointwise.params = this.params.slice(1);
   }
-}
 
-/** Run a geometry check, re-throwing its error with the layer's name in front. */
-export function wrap<T>(layer: Layer, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof Error) e.message = `layer '${layer.name}' (${layer.type}): ${e.message}`;
-    throw e;
+  forward([x]: Tensor[], ctx: Context): Tensor {
+    this.sync();
+    const mid = this.depthwise.forward([x], ctx);
+    const inner = new Context(ctx.training, ctx.random);
+    try {
+      const y = this.pointwise.forward([mid], inner);
+      if (ctx.training) {
+        ctx.values.mid = ctx.own(mid);
+        ctx.values.inner = inner;
+        inner.inputs = [mid];
+        inner.output = y;
+      } else {
+        mid.dispose();
+        inner.dispose();
+      }
+      return y;
+    } catch (e) {
+      mid.dispose();
+      inner.dispose();
+      throw e;
+    }
   }
+
+  backward(dy: Tensor, ctx: Context, needDx: boolean[]): Gradients {
+    this.sync();
+    const inner = ctx.values.inner as Context;
+    const p = this.pointwise.backward(dy, inner, [true]);
+    inner.dispose();
+    const dmid = p.dxs[0]!;
+    try {
+      const d = this.depthwise.backward(dmid, ctx, needDx);
+      return { dxs: d.dxs, grads: [...d.grads, ...p.grads] };
+    } catch (e) {
+      for (const g of p.grads) g.dispose();
+      throw e;
+    } finally {
+      dmid.dispose();
+    }
+  }
+
+  getConfig(): Record<string, unknown> { return { ...this.options }; }
 }

@@ -1,130 +1,240 @@
-import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
-import { rt } from '../runtime/wasm.js';
+import { ArgumentError, ShapeError, SimdcnnError, fmtShape } from '../errors.js';
 import { empty, type Tensor } from '../tensor.js';
+import { initializeTensor, type Initializer } from './initializers.js';
+import type { SymbolicTensor } from '../model/symbolic.js';
 
-// A layer owns its parameters, their gradients and what its forward pass keeps for backward.
-// Shapes here exclude the batch axis. The model calls, per training step:
-// forward(x, true) for every layer, backward(dy, needDx) in reverse, then clearCache().
+// A layer owns its parameters and computes one output from one or more inputs. Shapes here
+// exclude the batch axis. What a forward pass keeps for its backward lives in a per-call Context,
+// not in the layer: a layer applied twice in one graph (siamese networks) keeps two contexts.
+//
+// Lifecycle: the factory validates every option (unknown keys rejected); `apply` (or a model)
+// infers the output shape with `outputShapeFor` (no allocation); the model then calls `build`,
+// which allocates the parameters `paramSpecs` declares; `forward(xs, ctx)` and
+// `backward(dy, ctx, needDx)` do the work; `ctx.dispose()` frees what forward kept.
 
-export type Initializer = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'zeros' | 'ones';
-export const INITIALIZERS: readonly Initializer[] = ['glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'zeros', 'ones'];
+export type { Initializer } from './initializers.js';
+
+/** A parameter a layer declares: the model allocates and initialises it. */
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  /** An initializer name, or a constant every element starts at. */
+  init: Initializer | number;
+  fanIn: number;
+  fanOut: number;
+  /** Updated by the optimizer (true) or by the layer itself, like moving statistics (false). */
+  trainable?: boolean;
+}
+
+/** What one forward call keeps for its backward: references to its inputs and tensors it owns. */
+export class Context {
+  /** The inputs of this call; the model owns them and keeps them alive until backward is done. */
+  inputs: Tensor[] = [];
+  /** The output of this call (owned by the model). */
+  output: Tensor | null = null;
+  /** Anything else the layer wants to remember (shapes, numbers, tensors it also passed to `own`). */
+  readonly values: Record<string, unknown> = Object.create(null);
+  private owned: Tensor[] = [];
+
+  constructor(readonly training: boolean, readonly random: () => number = Math.random) {}
+
+  /** Keep t for backward; it is disposed with the context. */
+  own<T extends Tensor>(t: T): T {
+    this.owned.push(t);
+    return t;
+  }
+
+  dispose(): void {
+    for (const t of this.owned) t.dispose();
+    this.owned = [];
+    this.inputs = [];
+    this.output = null;
+  }
+}
+
+/** The result of a backward call: one gradient per input (null where not asked), one per trainable parameter. */
+export interface Gradients {
+  dxs: Array<Tensor | null>;
+  grads: Tensor[];
+}
 
 export abstract class Layer {
   /** The layer's kind, as in `layers.<type>(...)` and in saved topologies. */
   abstract readonly type: string;
   /** Unique within its model (`conv2d_1`, ...), or given by the user. */
   name: string;
-  inputShape: number[] = [];
+  /** Input shapes (without batch) of the first application; the model builds for these. */
+  inputShapes: number[][] = [];
   outputShape: number[] = [];
-  /** Trainable parameters, in a fixed order (kernel, bias, ...). */
+  /** Parameters in Keras's order (kernel, bias; gamma, beta, movingMean, movingVariance). */
   params: Tensor[] = [];
-  /** Names of params, same order ('kernel', 'bias', 'alpha'). */
+  /** Names of params, same order. */
   paramNames: string[] = [];
-  /** Gradients of params from the last backward (null before the first). */
-  grads: Array<Tensor | null> = [];
-  /** Tensors this layer allocated in forward and keeps for backward. */
-  protected cache: Tensor[] = [];
+  /** Gradients of the trainable parameters from the last training step (kept by the model). */
+  grads: Tensor[] = [];
+  /** Whether each parameter is updated by the optimizer. */
+  paramTrainable: boolean[] = [];
+  /** When false, the optimizer leaves this layer's parameters alone (fine-tuning). */
+  trainable = true;
+  /** How many inputs the layer takes: a number, or 'many' (two or more). */
+  readonly arity: number | 'many' = 1;
+  /** The model this layer belongs to (a layer belongs to one model only). @internal */
+  owner: object | null = null;
+  /** The nodes this layer was applied at (symbolic graph). @internal */
+  readonly applications: SymbolicTensor[] = [];
+  private built = false;
 
-  constructor(name?: string) {
-    this.name = name ?? '';
+  constructor(name?: unknown) {
+    if (name !== undefined && (typeof name !== 'string' || !/^[A-Za-z0-9_.\-/]{1,128}$/.test(name))) {
+      throw new ArgumentError(`layer name must be 1–128 letters, digits, '_', '.', '-' or '/', got ${JSON.stringify(name)}`);
+    }
+    this.name = (name as string | undefined) ?? '';
   }
 
-  /** Create parameters for this input shape (without batch); return the output shape. */
-  abstract build(inputShape: number[], random: () => number): number[];
-  /** Compute the output for a batch. With `training`, keep what backward needs. */
-  abstract forward(x: Tensor, training: boolean): Tensor;
-  /** From dy (gradient of the output) set `grads` and return dx (or null when !needDx). */
-  abstract backward(dy: Tensor, needDx: boolean): Tensor | null;
+  get inputShape(): number[] { return this.inputShapes[0] ?? []; }
+  get isBuilt(): boolean { return this.built; }
+
+  /** Validate the input shapes and return the output shape (no allocation). */
+  abstract computeOutputShape(inputShapes: number[][]): number[];
+  /** The parameters this layer needs for these input shapes (default: none). */
+  paramSpecs(inputShapes: number[][]): ParamSpec[] {
+    void inputShapes;
+    return [];
+  }
+  /** Compute the output of one call; keep in ctx what backward needs when ctx.training. */
+  abstract forward(xs: Tensor[], ctx: Context): Tensor;
+  /** From dy and what forward kept: gradients of the inputs asked for, and of the trainable parameters. */
+  abstract backward(dy: Tensor, ctx: Context, needDx: boolean[]): Gradients;
   /** The options that rebuild this layer (JSON). */
   abstract getConfig(): Record<string, unknown>;
 
-  /** Bytes the forward pass keeps for backward beyond its output, for a batch of n. */
+  /** Bytes one forward call keeps beyond its inputs and output, for a batch of n (memory estimates). */
   cacheBytes(n: number): number {
     void n;
     return 0;
   }
 
-  /** Parameter count. */
+  /** Output shape for these inputs, with errors that name the layer. */
+  outputShapeFor(inputShapes: number[][]): number[] {
+    const n = inputShapes.length;
+    if (this.arity === 'many' ? n < 2 : n !== this.arity) {
+      throw this.shapeError(`takes ${this.arity === 'many' ? 'two or more inputs' : this.arity === 1 ? 'one input' : `${this.arity} inputs`}, got ${n}`);
+    }
+    return this.named(() => this.computeOutputShape(inputShapes.map((s) => s.slice())));
+  }
+
+  /** Allocate and initialise the parameters for these input shapes (once). @internal */
+  build(inputShapes: number[][], random: () => number): void {
+    if (this.built) return;
+    this.outputShape = this.outputShapeFor(inputShapes);
+    this.inputShapes = inputShapes.map((s) => s.slice());
+    const specs = this.named(() => this.paramSpecs(inputShapes));
+    try {
+      for (const s of specs) {
+        const t = empty(s.shape);
+        this.params.push(t);
+        this.paramNames.push(s.name);
+        this.paramTrainable.push(s.trainable ?? true);
+        initializeTensor(t, s.init, s.fanIn, s.fanOut, random);
+      }
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+    this.built = true;
+  }
+
+  /** Trainable parameter count (moving statistics included, as Keras counts them). */
   countParams(): number {
     return this.params.reduce((s, p) => s + p.size, 0);
   }
 
-  /** Drop what forward kept for backward. */
-  clearCache(): void {
-    for (const t of this.cache) t.dispose();
-    this.cache = [];
+  /** Copies of the parameters, in Keras's order (the caller disposes them). */
+  getWeights(): Tensor[] {
+    return this.params.map((p) => {
+      const t = empty(p.shape);
+      t.view().set(p.view());
+      return t;
+    });
   }
 
-  /** Free parameters, gradients and cache. */
+  /** Copy new values into the parameters (every shape checked before anything is written). */
+  setWeights(weights: ReadonlyArray<Tensor | Float32Array>): void {
+    const where = `layer '${this.name}' (${this.type}).setWeights`;
+    if (!Array.isArray(weights) || weights.length !== this.params.length) {
+      throw new ArgumentError(`${where}: expected ${this.params.length} arrays (${this.paramNames.join(', ') || 'none'}), got ${Array.isArray(weights) ? weights.length : String(weights)}`);
+    }
+    weights.forEach((w, i) => {
+      const p = this.params[i];
+      if (w instanceof Float32Array) {
+        if (w.length !== p.size) throw new ShapeError(`${where}: ${this.paramNames[i]} needs ${p.size} values ${fmtShape(p.shape)}, got ${w.length}`);
+      } else if (w && typeof w === 'object' && 'shape' in w && typeof (w as Tensor).check === 'function') {
+        (w as Tensor).check(where, this.paramNames[i]);
+        if ((w as Tensor).shape.join() !== p.shape.join() || (w as Tensor).dtype !== 'float32') {
+          throw new ShapeError(`${where}: ${this.paramNames[i]} must be float32 ${fmtShape(p.shape)}, got ${(w as Tensor).dtype} ${fmtShape((w as Tensor).shape)}`);
+        }
+      } else {
+        throw new ArgumentError(`${where}: weight ${i} (${this.paramNames[i]}) must be a Tensor or a Float32Array`);
+      }
+    });
+    weights.forEach((w, i) => {
+      this.params[i].view().set(w instanceof Float32Array ? w : (w as Tensor).view());
+      this.params[i].version++;
+    });
+  }
+
+  /** Free the parameters. */
   dispose(): void {
-    this.clearCache();
     for (const t of this.params) t.dispose();
-    for (const g of this.grads) g?.dispose();
     this.params = [];
-    this.grads = [];
+    this.paramNames = [];
+    this.paramTrainable = [];
+    this.built = false;
   }
 
-  /** Replace the gradients with new ones (disposing the old). */
-  protected setGrads(grads: Array<Tensor | null>): void {
-    for (const g of this.grads) g?.dispose();
-    this.grads = grads;
-  }
-
-  /** Add a parameter initialised by `init` (fanIn/fanOut for the Glorot and He rules). */
-  protected addParam(name: string, shape: number[], init: Initializer, fanIn: number, fanOut: number, random: () => number): Tensor {
-    const t = empty(shape);
-    fillInit(t, init, fanIn, fanOut, random);
-    this.params.push(t);
-    this.paramNames.push(name);
-    this.grads.push(null);
-    return t;
+  /**
+   * Apply the layer to symbolic inputs (functional API): returns the symbolic output. Shapes are
+   * checked now; parameters are created when a model is built from the graph.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+    return applyLayer(this, inputs);
   }
 
   /** A ShapeError naming this layer. */
-  protected shapeError(message: string): ShapeError {
-    return new ShapeError(`layer '${this.name}' (${this.type}): ${message}`);
+  shapeError(message: string): ShapeError {
+    return new ShapeError(`${this.label}: ${message}`);
+  }
+
+  /** An ArgumentError naming this layer. */
+  argumentError(message: string): ArgumentError {
+    return new ArgumentError(`${this.label}: ${message}`);
+  }
+
+  get label(): string {
+    return this.name ? `layer '${this.name}' (${this.type})` : `layers.${this.type}`;
   }
 
   /** Throw unless the input has this rank (without batch). */
   protected expectRank(inputShape: number[], rank: number, what: string): void {
     if (inputShape.length !== rank) throw this.shapeError(`expects ${what} input (rank ${rank} without the batch), got ${fmtShape(inputShape)}`);
   }
-}
 
-/** Fill t with values drawn by an initializer. */
-export function fillInit(t: Tensor, init: Initializer, fanIn: number, fanOut: number, random: () => number): void {
-  const v = t.view();
-  const normal = (): number => {
-    // Box–Muller from the seeded uniform stream.
-    const u = Math.max(random(), 1e-12), w = random();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * w);
-  };
-  switch (init) {
-    case 'zeros': v.fill(0); return;
-    case 'ones': v.fill(1); return;
-    case 'glorotUniform': { const a = Math.sqrt(6 / (fanIn + fanOut)); for (let i = 0; i < v.length; i++) v[i] = (2 * random() - 1) * a; return; }
-    case 'glorotNormal': { const s = Math.sqrt(2 / (fanIn + fanOut)); for (let i = 0; i < v.length; i++) v[i] = normal() * s; return; }
-    case 'heUniform': { const a = Math.sqrt(6 / fanIn); for (let i = 0; i < v.length; i++) v[i] = (2 * random() - 1) * a; return; }
-    case 'heNormal': { const s = Math.sqrt(2 / fanIn); for (let i = 0; i < v.length; i++) v[i] = normal() * s; return; }
+  /** Run fn; an error it throws gets this layer's name in front. */
+  protected named<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof SimdcnnError && !e.message.startsWith(this.label) && !e.message.includes(`layer '${this.name}'`)) e.message = `${this.label}: ${e.message}`;
+      throw e;
+    }
   }
-  throw new ArgumentError(`initializer must be one of ${INITIALIZERS.join(', ')}, got ${JSON.stringify(init)}`);
 }
 
-/** A copy of x with another shape of the same size. */
-export function reshapeCopy(x: Tensor, shape: number[]): Tensor {
-  const y = empty(shape);
-  rt().heap.u8().copyWithin(y.ptr, x.ptr, x.ptr + x.bytes);
-  return y;
-}
-
-/** Mulberry32: the seeded stream initialisers and shuffling draw from. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Set by src/model/symbolic.ts (which imports this file) to avoid a cycle. @internal */
+let applyLayer: (layer: Layer, inputs: SymbolicTensor | SymbolicTensor[]) => SymbolicTensor = () => {
+  throw new ArgumentError('layer.apply: the functional API is not loaded');
+};
+/** @internal */
+export function setApply(fn: typeof applyLayer): void {
+  applyLayer = fn;
 }

@@ -26,9 +26,9 @@ export function lenet5(options: LeNet5Options = {}): Sequential {
     seed: options.seed,
     layers: [
       layers.conv2d({ filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
-      layers.maxPool2d({ size: 2 }),
+      layers.maxPool2d({ poolSize: 2 }),
       layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }),
-      layers.maxPool2d({ size: 2 }),
+      layers.maxPool2d({ poolSize: 2 }),
       layers.flatten(),
       layers.dense({ units: 120, activation: 'relu' }),
       ...drop(),

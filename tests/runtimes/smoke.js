@@ -110,7 +110,7 @@ const checks = {
       seed: 3,
       layers: [
         layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu' }),
-        layers.maxPool2d({ size: 2 }),
+        layers.maxPool2d({ poolSize: 2 }),
         layers.flatten(),
         layers.dense({ units: 3 }),
       ],
