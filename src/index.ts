@@ -16,3 +16,4 @@ export { layers, Layer } from './layers/index.js';
 export { maxPool2dBackward, avgPool2dBackward, adaptiveAvgPool2dBackward, globalAvgPool2dBackward, globalMaxPool2dBackward, lpPool2dBackward, mixedPool2dBackward } from './ops/pool-backprop.js';
 export { reluBackward, leakyReluBackward, preluBackward, eluBackward, seluBackward, sigmoidBackward, tanhBackward, swishBackward, geluBackward, softmaxBackward, logSoftmaxBackward, maxoutBackward, activationBackward, type PreluGrads } from './ops/activation-backprop.js';
 export { lenet5, type LeNet5Options } from './model/zoo.js';
+export { fromPixels, type PixelData, type BrowserImage, type FromPixelsOptions } from './io/pixels.js';
