@@ -3,7 +3,7 @@
 // conv2 for the drawing and the learned 5×5 kernels. No framework, no network access besides this
 // page's own files: the wasm kernels are embedded in the bundle.
 import { init, loadModel, tensor, tidy, softmax, Context, type Layer, type Model, type SavedModel } from '../src/index.ts';
-import { inkFromRgba, mnistPreprocess, normalise, SIZE, type Preprocessed } from './preprocess.ts';
+import { mnistPreprocess, normalise, SIZE, type Preprocessed } from './preprocess.ts';
 
 /** What classify returns (and `window.demo` exposes, for the test). */
 export interface Classification {
@@ -123,8 +123,7 @@ function forward(image: Float32Array): { probs: Float32Array; maps1: Float32Arra
 
 /** Classify what is on the pad now and redraw everything below it. */
 function classify(): Classification {
-  const { data } = padCtx.getImageData(0, 0, PAD, PAD);
-  const pre = mnistPreprocess(inkFromRgba(data, PAD, PAD), PAD, PAD);
+  const pre = mnistPreprocess(padCtx.getImageData(0, 0, PAD, PAD));
   const result = pre ? show(pre) : showBlank();
   const verdict = $('prediction');
   verdict.dataset.stroke = String(strokes);

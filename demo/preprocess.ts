@@ -1,8 +1,9 @@
 // Turn a drawing into an MNIST-like 28×28 image, the way the MNIST set itself was made (LeCun,
 // Cortes, Burges): the digit's bounding box is scaled, preserving its aspect ratio, so that its
 // longer side fits a 20×20 box (with anti-aliasing: grey levels), then the 20×20 image is placed in
-// a 28×28 field so that its centre of mass falls on the field's centre. Pure functions on arrays
-// (no DOM), so the page and Node can both run them.
+// a 28×28 field so that its centre of mass falls on the field's centre. No DOM: the page and Node
+// can both run them (the resize is the library's fromPixels, so after `await init()`).
+import { fromPixels, type PixelData } from '../src/index.ts';
 
 /** Side of the network's input. */
 export const SIZE = 28;
@@ -53,59 +54,26 @@ export function boundingBox(ink: ArrayLike<number>, width: number, height: numbe
 }
 
 /**
- * Area-average resampling weights along one axis: source length n → m output pixels. Output pixel
- * i covers source [i·n/m, (i+1)·n/m); each source pixel contributes its overlap, normalised.
+ * MNIST preprocessing of RGBA pixels showing white (grey) ink on black, e.g. a canvas's ImageData:
+ * null when there is no ink. Pixels whose red channel / 255 exceeds threshold define the bounding
+ * box; the box is cropped and shrunk by area averaging with the library's fromPixels (luminance,
+ * which equals the red channel for grey pixels; values in [0, 1]). Needs `await init()` first.
  */
-function areaWeights(n: number, m: number): Array<{ start: number; w: number[] }> {
-  const s = n / m;
-  const out: Array<{ start: number; w: number[] }> = [];
-  for (let i = 0; i < m; i++) {
-    const a = i * s, b = (i + 1) * s;
-    const start = Math.floor(a), end = Math.min(n, Math.ceil(b));
-    const w: number[] = [];
-    for (let k = start; k < end; k++) w.push((Math.min(b, k + 1) - Math.max(a, k)) / s);
-    out.push({ start, w });
-  }
-  return out;
-}
-
-/** Resample the box of `src` (width `width`) to m×n (out width × height) by area averaging. */
-export function resampleArea(src: ArrayLike<number>, width: number, box: Box, outW: number, outH: number): Float32Array {
-  const wx = areaWeights(box.w, outW), wy = areaWeights(box.h, outH);
-  // Horizontal pass: box.h rows × outW, then vertical: outH × outW.
-  const tmp = new Float32Array(box.h * outW);
-  for (let y = 0; y < box.h; y++) {
-    const row = (box.y + y) * width + box.x;
-    for (let i = 0; i < outW; i++) {
-      const { start, w } = wx[i];
-      let acc = 0;
-      for (let k = 0; k < w.length; k++) acc += w[k] * src[row + start + k];
-      tmp[y * outW + i] = acc;
-    }
-  }
-  const out = new Float32Array(outH * outW);
-  for (let j = 0; j < outH; j++) {
-    const { start, w } = wy[j];
-    for (let i = 0; i < outW; i++) {
-      let acc = 0;
-      for (let k = 0; k < w.length; k++) acc += w[k] * tmp[(start + k) * outW + i];
-      out[j * outW + i] = Math.min(1, acc);
-    }
-  }
-  return out;
-}
-
-/**
- * MNIST preprocessing of an ink image (values in [0, 1], row-major): null when there is no ink.
- * Pixels with ink > threshold define the bounding box.
- */
-export function mnistPreprocess(ink: ArrayLike<number>, width: number, height: number, threshold = 0): Preprocessed | null {
-  const box = boundingBox(ink, width, height, threshold);
+export function mnistPreprocess(pixels: PixelData, threshold = 0): Preprocessed | null {
+  const { width, height } = pixels;
+  const box = boundingBox(inkFromRgba(pixels.data, width, height), width, height, threshold);
   if (!box) return null;
   const scale = BOX / Math.max(box.w, box.h);
   const w = Math.max(1, Math.min(BOX, Math.round(box.w * scale)));
   const h = Math.max(1, Math.min(BOX, Math.round(box.h * scale)));
-  const small = resampleArea(ink, width, box, w, h);
+  const crop = new Uint8ClampedArray(box.w * box.h * 4);
+  for (let y = 0; y < box.h; y++) {
+    const from = ((box.y + y) * width + box.x) * 4;
+    crop.set(pixels.data.subarray(from, from + box.w * 4), y * box.w * 4);
+  }
+  const t = fromPixels({ data: crop, width: box.w, height: box.h }, { channels: 1, size: [h, w], resize: 'area' });
+  const small = t.toArray() as Float32Array;
+  t.dispose();
   // Centre of mass of the scaled digit, then the whole-pixel shift that puts it on (14, 14),
   // kept inside the field.
   let m = 0, cx = 0, cy = 0;

@@ -38,3 +38,6 @@ export class InitError extends SimdcnnError {}
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
+
+/** A model file, IndexedDB record or URL that does not exist (or could not be reached). */
+export class NotFoundError extends SimdcnnError {}

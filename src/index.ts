@@ -1,7 +1,7 @@
 // simdcnn: the public API. Every export is named; all ops are synchronous after `await init()`.
 export { init, backend, type Backend, type InitOptions } from './runtime/wasm.js';
 export { Tensor, tensor, zeros, fill, tidy, keep, memoryStats, type DType, type TensorData } from './tensor.js';
-export { SimdcnnError, ShapeError, ArgumentError, DTypeError, DisposedError, OutOfMemoryError, InitError, FormatError } from './errors.js';
+export { SimdcnnError, ShapeError, ArgumentError, DTypeError, DisposedError, OutOfMemoryError, InitError, FormatError, NotFoundError } from './errors.js';
 export { conv2d, conv1d, conv2dTranspose, locallyConnected2d, type Conv2dOptions, type Conv1dOptions, type Conv2dTransposeOptions, type LocallyConnected2dOptions } from './ops/conv.js';
 export { dense, flatten, type DenseOptions } from './ops/dense.js';
 export { maxPool2d, avgPool2d, lpPool2d, mixedPool2d, globalAvgPool2d, globalMaxPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, type MaxPool2dOptions, type AvgPool2dOptions, type LpPool2dOptions, type MixedPool2dOptions, type GlobalPool2dOptions, type AdaptiveAvgPool2dOptions, type AdaptiveMaxPool2dOptions, type PoolWithIndices, type PoolPadding } from './ops/pool.js';
@@ -22,3 +22,5 @@ export { clone, reshape, gatherRows, sliceRows } from './tensor.js';
 export { maxPool2dBackward, avgPool2dBackward, adaptiveAvgPool2dBackward, globalAvgPool2dBackward, globalMaxPool2dBackward, lpPool2dBackward, mixedPool2dBackward } from './ops/pool-backprop.js';
 export { reluBackward, leakyReluBackward, preluBackward, eluBackward, seluBackward, sigmoidBackward, tanhBackward, swishBackward, geluBackward, softmaxBackward, logSoftmaxBackward, maxoutBackward, activationBackward, type PreluGrads } from './ops/activation-backprop.js';
 export { lenet5, type LeNet5Options } from './model/zoo.js';
+export { fromPixels, type PixelData, type BrowserImage, type FromPixelsOptions } from './io/pixels.js';
+export { writeArtifacts, readArtifacts, type ModelArtifacts } from './io/artifacts.js';

@@ -184,28 +184,41 @@ export function copyRows(dst: Tensor, at: number, src: Tensor): void {
   rt().heap.u8().copyWithin(dst.ptr + at * rb, src.ptr, src.ptr + src.bytes);
 }
 
-/** A tensor holding `data` (flat or nested), with `shape` (inferred from nested data if omitted). */
+/**
+ * A tensor holding `data` (flat or nested), with `shape` (inferred from nested data if omitted).
+ * Typed arrays are copied as they are (no per-element check: NaN and ±Infinity are legal values);
+ * plain arrays are checked while they are copied, and anything that is not a number (a string,
+ * undefined, a hole, an object) is an ArgumentError naming its index.
+ */
 export function tensor(data: TensorData, shape?: readonly number[], dtype: DType = 'float32'): Tensor {
   if (dtype !== 'float32' && dtype !== 'int32') throw new DTypeError(`tensor: dtype must be 'float32' or 'int32', got ${String(dtype)}`);
-  const flat = isNested(data) ? flatten(data as NestedArray) : (data as ArrayLike<number>);
-  const inferred = isNested(data) ? nestedShape(data as NestedArray) : [flat.length];
-  const s = shape ?? inferred;
+  const kind = dataKind(data);
+  const flat: ArrayLike<unknown> = kind === 'nested' ? flatten(data as NestedArray) : (data as ArrayLike<unknown>);
+  const s = shape ?? (kind === 'nested' ? nestedShape(data as NestedArray) : [flat.length]);
   checkShape('tensor', s);
   if (sizeOf(s) !== flat.length) {
     throw new ShapeError(`tensor: shape ${fmtShape(s)} holds ${sizeOf(s)} elements but data has ${flat.length}`);
   }
   const t = empty(s, dtype);
   const view = t.view();
-  if (dtype === 'int32') {
-    for (let i = 0; i < flat.length; i++) {
-      const v = flat[i];
-      if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
-        t.dispose();
-        throw new DTypeError(`tensor: int32 data must be 32-bit integers, got ${v} at index ${i}`);
-      }
-    }
+  // Typed arrays of integers need no int32 check; nested data was checked by flatten.
+  const checked = (kind === 'nested' && dtype === 'float32') || (kind === 'typed' && (dtype === 'float32' || isIntegerTyped(data)));
+  if (checked) {
+    view.set(flat as ArrayLike<number>);
+    return t;
   }
-  view.set(flat);
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i];
+    if (typeof v !== 'number') {
+      t.dispose();
+      throw new ArgumentError(`tensor: data must hold numbers, got ${describe(v)} at index ${i}`);
+    }
+    if (dtype === 'int32' && (!Number.isInteger(v) || v < -2147483648 || v > 2147483647)) {
+      t.dispose();
+      throw new DTypeError(`tensor: int32 data must be 32-bit integers, got ${v} at index ${i}`);
+    }
+    view[i] = v;
+  }
   return t;
 }
 
@@ -314,8 +327,33 @@ export function checkShape(op: string, shape: readonly number[]): void {
   }
 }
 
-function isNested(data: TensorData): boolean {
-  return Array.isArray(data) && data.length > 0 && Array.isArray(data[0]);
+type DataKind = 'typed' | 'nested' | 'flat';
+
+/** What kind of data tensor() was given; anything that is not array-like is an ArgumentError. */
+function dataKind(data: unknown): DataKind {
+  if (ArrayBuffer.isView(data)) {
+    if (data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array) {
+      throw new ArgumentError(`tensor: data must be an array or a typed array of numbers, got ${data.constructor.name}`);
+    }
+    return 'typed';
+  }
+  if (Array.isArray(data)) return data.length > 0 && Array.isArray(data[0]) ? 'nested' : 'flat';
+  if (data !== null && typeof data === 'object' && Number.isInteger((data as { length?: unknown }).length) && (data as { length: number }).length >= 0) return 'flat';
+  throw new ArgumentError(`tensor: data must be an array or a typed array of numbers, got ${describe(data)}`);
+}
+
+function isIntegerTyped(data: unknown): boolean {
+  return data instanceof Int32Array || data instanceof Int16Array || data instanceof Uint16Array
+    || data instanceof Int8Array || data instanceof Uint8Array || data instanceof Uint8ClampedArray;
+}
+
+/** A short description of a bad value for messages: `"a" (string)`, `undefined`, `an object`. */
+function describe(v: unknown): string {
+  if (v === undefined || v === null) return String(v);
+  if (typeof v === 'string') return `${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)} (string)`;
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'object') return `an object (${v.constructor?.name ?? 'null prototype'})`;
+  return `${String(v)} (${typeof v})`;
 }
 
 function nestedShape(data: NestedArray): number[] {
@@ -331,18 +369,25 @@ function nestedShape(data: NestedArray): number[] {
 function flatten(data: NestedArray): number[] {
   const out: number[] = [];
   const want = nestedShape(data);
-  const walk = (v: number | NestedArray, depth: number): void => {
+  const path: number[] = [];
+  const walk = (v: unknown, depth: number): void => {
     if (Array.isArray(v)) {
       if (depth >= want.length || v.length !== want[depth]) {
-        throw new ShapeError(`tensor: nested data is ragged (expected ${want[depth]} elements at depth ${depth}, got ${v.length})`);
+        throw new ShapeError(`tensor: nested data is ragged at index [${path.join(',')}] (expected ${depth >= want.length ? 'a number' : `${want[depth]} elements`} at depth ${depth}, got an array of ${v.length})`);
       }
-      for (const e of v) walk(e as number | NestedArray, depth + 1);
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        walk(v[i], depth + 1);
+        path.pop();
+      }
+    } else if (depth !== want.length) {
+      throw new ShapeError(`tensor: nested data is ragged at index [${path.join(',')}] (expected an array of ${want[depth]} at depth ${depth}, got ${describe(v)})`);
+    } else if (typeof v !== 'number') {
+      throw new ArgumentError(`tensor: data must hold numbers, got ${describe(v)} at index [${path.join(',')}]`);
     } else {
-      if (depth !== want.length) throw new ShapeError(`tensor: nested data is ragged at depth ${depth}`);
-      out.push(v as number);
+      out.push(v);
     }
   };
   walk(data, 0);
   return out;
 }
-

@@ -116,7 +116,10 @@ test('demo: draws digits, classifies them, and reads 100 MNIST test digits throu
     const x = new Float32Array(MORE * 784);
     digits.forEach((d, i) => {
       const grey = d.map((v) => v / 255);
-      x.set(normalise(pre ? mnistPreprocess(grey, 28, 28)!.image : grey), i * 784);
+      // The page's path starts from RGBA pixels (the canvas): grey ink on black, opaque.
+      const rgba = new Uint8ClampedArray(784 * 4);
+      d.forEach((v, p) => rgba.set([v, v, v, 255], p * 4));
+      x.set(normalise(pre ? mnistPreprocess({ data: rgba, width: 28, height: 28 })!.image : grey), i * 784);
     });
     const xt = tensor(x, [MORE, 28, 28, 1]);
     const y = model.predict(xt);

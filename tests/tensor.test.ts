@@ -43,6 +43,53 @@ test('bad tensor arguments throw typed errors', () => {
   assert.is(memoryStats().tensors, 0);
 });
 
+test('non-numeric data is an ArgumentError naming the index, never a silent NaN', () => {
+  const before = memoryStats();
+  throwsTyped(() => tensor(['a', 1] as never, [2]), ArgumentError, 'tensor', 'index 0', '"a"');
+  throwsTyped(() => tensor([1, 2, '3'] as never), ArgumentError, 'index 2', 'string');
+  throwsTyped(() => tensor([1, null, 3] as never), ArgumentError, 'null', 'index 1');
+  throwsTyped(() => tensor([1, undefined] as never), ArgumentError, 'undefined', 'index 1');
+  throwsTyped(() => tensor([1, {}] as never), ArgumentError, 'object', 'index 1');
+  throwsTyped(() => tensor([1, [2]] as never), ArgumentError, 'array', 'index 1');
+  // A hole in a sparse array reads as undefined.
+  throwsTyped(() => tensor([1, , 3] as never), ArgumentError, 'undefined', 'index 1');
+  throwsTyped(() => tensor([1, 'x'] as never, [2], 'int32'), ArgumentError, 'index 1');
+  // Nested data names the nested index.
+  throwsTyped(() => tensor([[1, 2], [3, 'four']] as never), ArgumentError, 'index [1,1]', '"four"');
+  throwsTyped(() => tensor([[1, 2], [3, 4, 5]]), ShapeError, 'ragged', '[1]');
+  throwsTyped(() => tensor([[1, 2], 3] as never), ShapeError, 'ragged', '[1]');
+  throwsTyped(() => tensor([[[1], [2]], [[3], [4, 5]]]), ShapeError, 'ragged');
+  throwsTyped(() => tensor([[1, 2], [[3], 4]] as never), ShapeError, 'ragged');
+  // Not array-like at all.
+  for (const bad of [undefined, null, 42, 'abc', {}, { data: [1] }, true, () => 1]) {
+    throwsTyped(() => tensor(bad as never), ArgumentError, 'tensor', 'data must be');
+    throwsTyped(() => tensor(bad as never, [1]), ArgumentError, 'tensor', 'data must be');
+  }
+  throwsTyped(() => tensor(new DataView(new ArrayBuffer(4)) as never, [1]), ArgumentError, 'DataView');
+  throwsTyped(() => tensor(new BigInt64Array(2) as never, [2]), ArgumentError, 'BigInt64Array');
+  const after = memoryStats();
+  assert.is(after.tensors, before.tensors, 'failed tensor() calls leave no tensor behind');
+  assert.is(after.bytes, before.bytes);
+});
+
+test('NaN and Infinity stay legal; typed arrays and array-likes are copied', () => {
+  const a = tensor([NaN, Infinity, -Infinity, 1], [4]);
+  const got = Array.from(a.toArray());
+  assert.ok(Number.isNaN(got[0]));
+  assert.equal(got.slice(1), [Infinity, -Infinity, 1]);
+  const b = tensor(new Float32Array([NaN, 2]), [2]);
+  assert.ok(Number.isNaN(b.toArray()[0]));
+  const c = tensor(new Uint8Array([1, 255]), [2], 'int32');
+  assert.equal(Array.from(c.toArray()), [1, 255]);
+  const d = tensor({ length: 2, 0: 3, 1: 4 }, [2]);
+  assert.equal(Array.from(d.toArray()), [3, 4]);
+  const e = tensor([[1, 2], [3, 4]], undefined, 'int32');
+  assert.equal(Array.from(e.toArray()), [1, 2, 3, 4]);
+  throwsTyped(() => tensor([[1, 2], [3, 4.5]], undefined, 'int32'), DTypeError, 'int32', 'index 3');
+  throwsTyped(() => tensor(new Float32Array([1, 0.5]), [2], 'int32'), DTypeError, 'index 1');
+  for (const t of [a, b, c, d, e]) t.dispose();
+});
+
 test('disposed tensors cannot be used; dispose twice is harmless', () => {
   const a = tensor([1, 2], [2]);
   a.dispose();

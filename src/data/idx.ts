@@ -5,7 +5,7 @@ import { ArgumentError, DTypeError, ShapeError, SimdcnnError, fmtShape } from '.
 // one checks every field and the exact data length, so a gzipped, truncated or mislabelled file
 // fails with a message that names it instead of yielding garbage.
 
-/** A dataset file that is not what it claims to be (bad header, wrong length, bad labels, missing). */
+/** A dataset or model file that is not what it claims to be (bad header, wrong length, bad labels, missing fields, not JSON). */
 export class DataError extends SimdcnnError {}
 
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';

@@ -2,7 +2,8 @@
 // A tiny static server on 127.0.0.1 (a port the OS picks) serves dist/ and tests/runtimes/; the page
 // (tests/runtimes/browser/) runs the smoke suite on the main thread (embedded wasm, default build)
 // and in a module Web Worker (init from fetch('/dist/wasm/simd.wasm')), and both reports are
-// compared with Node's. No chromium on the machine: a clear SKIPPED line, and the test passes
+// compared with Node's; the page also runs the browser extras (tests/runtimes/browser/extras.js:
+// fromPixels on canvas/bitmap/image sources, an IndexedDB save/load). No chromium on the machine: a clear SKIPPED line, and the test passes
 // (.ci/run installs chromium with apt, so CI runs it).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -47,10 +48,10 @@ test('chromium: the smoke suite in a page and in a Web Worker matches Node', asy
     console.log(`  chromium ${version} up in ${Date.now() - t0} ms, serving ${origin}`);
     await page.goto(`${origin}/tests/runtimes/browser/index.html`, { timeout: 15_000 });
     const limit = deadline(PAGE_TIMEOUT_MS, 'the smoke page');
-    let reports: { page: SmokeReport; worker: SmokeReport };
+    let reports: { page: SmokeReport; worker: SmokeReport; extras: { ok: boolean; errors: string[]; fromPixels?: unknown } };
     try {
       reports = await Promise.race([
-        page.evaluate(() => (window as unknown as { smokeReports: Promise<{ page: SmokeReport; worker: SmokeReport }> }).smokeReports),
+        page.evaluate(() => (window as unknown as { smokeReports: Promise<{ page: SmokeReport; worker: SmokeReport; extras: { ok: boolean; errors: string[] } }> }).smokeReports),
         limit.promise,
       ]);
     } finally {
@@ -60,6 +61,9 @@ test('chromium: the smoke suite in a page and in a Web Worker matches Node', asy
     console.log(`  page: init ${reports.page.initMs} ms, suite ${reports.page.totalMs} ms; worker: suite ${reports.worker.totalMs} ms; total ${Date.now() - t0} ms`);
     console.log(`  ${assertReport(reports.page, gold, 'chromium page', 'relaxed-simd')}`);
     console.log(`  ${assertReport(reports.worker, gold, 'chromium worker', 'simd')}`);
+    assert.equal(reports.extras?.errors, [], 'chromium: browser extras (fromPixels on browser images, IndexedDB save/load)');
+    assert.ok(reports.extras.ok);
+    console.log(`  chromium: fromPixels on canvas, OffscreenCanvas, ImageBitmap and <img> equals the ImageData path; indexeddb:// save/load gives the same logits`);
   } catch (e) {
     if (problems.length) console.error(`  page problems:\n  ${problems.join('\n  ')}`);
     throw e;

@@ -40,6 +40,8 @@ export interface SmokeReport {
     maxPoolIndices?: { ok: boolean; output: Array<number | string>; indices: number[] };
     lenet?: { ok: boolean; params: number } & LenetPrediction;
     train?: { ok: boolean; first: number; last: number };
+    lenetTrain?: { ok: boolean; backend: string; losses: number[] };
+    saveLoad?: { ok: boolean; maxDiff: number; weightsBytes: number };
   };
   lenetSimd?: LenetPrediction;
   leakedTensors?: number;
@@ -93,6 +95,16 @@ export function assertLenet(got: LenetPrediction | undefined, want: LenetPredict
   return `${got.backend} vs node ${want.backend}: max |Δlogit| ${d === 0 ? '0 (bit-identical)' : d.toExponential(2)}, classes ${got.classes.join(',')}`;
 }
 
+/** LeNet-5 training losses against Node's: the same tolerance as the logits (1e-6 same build, 1e-4 otherwise). */
+export function assertLosses(got: { ok: boolean; backend: string; losses: number[] } | undefined, want: { backend: string; losses: number[] }, label: string): string {
+  assert.ok(got?.ok, `${label}: five LeNet-5 SGD steps lower the loss (${got?.losses?.join(', ')})`);
+  assert.is(got.losses.length, want.losses.length, `${label}: number of training losses`);
+  const d = Math.max(...got.losses.map((v, i) => Math.abs(v - want.losses[i])));
+  const tol = got.backend === want.backend ? 1e-6 : 1e-4;
+  assert.ok(d <= tol, `${label}: LeNet-5 training losses (${got.backend}) [${got.losses.join(', ')}] differ from Node's (${want.backend}) [${want.losses.join(', ')}] by ${d} > ${tol}`);
+  return `train losses ${got.losses[0].toFixed(4)} → ${got.losses[got.losses.length - 1].toFixed(4)}, max |Δ| vs node ${d === 0 ? '0' : d.toExponential(2)}`;
+}
+
 /** Assert a runtime's smoke report against Node's; returns a one-line summary for the log. */
 export function assertReport(report: SmokeReport, gold: SmokeReport, label: string, expectBackend: string): string {
   assert.ok(report && typeof report === 'object', `${label}: no report`);
@@ -109,8 +121,11 @@ export function assertReport(report: SmokeReport, gold: SmokeReport, label: stri
   assert.ok(r.maxPoolIndices?.ok, `${label}: maxPool2d vs hand-computed winners`);
   assert.is(r.lenet?.params, 61706, `${label}: LeNet-5 parameter count`);
   assert.ok(r.train?.ok, `${label}: ten training steps lower the loss (${r.train?.first} → ${r.train?.last})`);
+  assert.ok(r.saveLoad?.ok, `${label}: save() → loadModel() predicts the same (max |Δ| ${r.saveLoad?.maxDiff})`);
+  assert.is(r.saveLoad?.weightsBytes, 61706 * 4, `${label}: saved weights bytes`);
+  const lossLine = assertLosses(r.lenetTrain, g.lenetTrain!, label);
   assert.is(report.leakedTensors, 0, `${label}: tensors leaked`);
-  let line = `${label}: ${assertLenet(r.lenet, g.lenet!, label)}`;
+  let line = `${label}: ${assertLenet(r.lenet, g.lenet!, label)}; ${lossLine}; save/load exact`;
   if (report.lenetSimd) line += `; forced simd: ${assertLenet(report.lenetSimd, g.lenet!, `${label} (forced simd)`)}`;
   return line;
 }
@@ -196,11 +211,20 @@ const TYPES: Record<string, string> = {
 
 /**
  * Serve files of the repository under the given URL prefixes (directories, ending in '/': '/dist/') on 127.0.0.1, a port
- * the OS picks. Anything else, and any path leaving its prefix, is a 404.
+ * the OS picks. Anything else, and any path leaving its prefix, is a 404. With `onPost`, POST
+ * requests are answered 204 and their path and body handed to it.
  */
-export function staticServer(prefixes: string[]): Promise<{ server: Server; origin: string }> {
+export function staticServer(prefixes: string[], options: { onPost?: (path: string, body: string) => void } = {}): Promise<{ server: Server; origin: string }> {
   const server = createHttpServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    if (req.method === 'POST' && options.onPost) {
+      // A page reporting back (tests/runtimes/firefox): the body as text, bounded.
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => { body += d; if (body.length > 8_000_000) req.destroy(); });
+      req.on('end', () => { res.writeHead(204).end(); options.onPost!(path, body); });
+      return;
+    }
     const file = normalize(join(ROOT, path));
     const allowed = prefixes.some((p) => file.startsWith(join(ROOT, p)));
     if (req.method !== 'GET' || !allowed || !existsSync(file) || !statSync(file).isFile()) {

@@ -205,6 +205,44 @@ const checks = {
     return { ok, shape, output: got, indices: idx, wantOutput: wantOut, wantIndices: wantIdx };
   },
 
+  /**
+   * LeNet-5 with fixed weights, five SGD steps on the two fixed digits (labels 0 and 1): the
+   * losses, compared with Node's by the tests (bit for bit on the same build, 1e-4 otherwise).
+   */
+  lenetTrain(lib) {
+    const model = buildLenet(lib);
+    const x = lib.tensor(fixedInputs(), [2, 28, 28, 1]);
+    const y = lib.tensor([0, 1], [2], 'int32');
+    try {
+      model.compile({ optimizer: lib.optimizers.sgd({ learningRate: 0.05, momentum: 0.9 }), loss: 'softmaxCrossEntropy' });
+      const losses = [];
+      for (let i = 0; i < 5; i++) losses.push(model.trainStep(x, y).loss);
+      return { ok: losses.every(Number.isFinite) && losses[4] < losses[0], backend: lib.backend(), losses };
+    } finally {
+      model.dispose();
+      x.dispose();
+      y.dispose();
+    }
+  },
+
+  /** save() → JSON text → loadModel() gives a model that predicts exactly what the original does. */
+  saveLoad(lib) {
+    const model = buildLenet(lib);
+    let loaded = null;
+    try {
+      const saved = model.save();
+      // Through JSON text, as a file or a network would carry the topology.
+      const topology = JSON.parse(JSON.stringify(saved.topology));
+      loaded = lib.loadModel({ topology, weights: saved.weights.slice(0) });
+      const a = lenetPredict(lib, model), b = lenetPredict(lib, loaded);
+      const maxDiff = Math.max(...a.logits.flatMap((row, i) => row.map((v, j) => Math.abs(v - b.logits[i][j]))));
+      return { ok: maxDiff === 0 && loaded.countParams() === LENET_PARAMS, maxDiff, weightsBytes: saved.weights.byteLength };
+    } finally {
+      model.dispose();
+      loaded?.dispose();
+    }
+  },
+
   /** LeNet-5 with fixed weights predicts the fixed inputs (compared with Node by the tests). */
   lenet(lib) {
     const model = buildLenet(lib);

@@ -1,6 +1,7 @@
 // Main-thread half of the Chromium smoke page (see index.html).
 import * as simdcnn from '/dist/index.js';
-import { runSmoke } from '/tests/runtimes/smoke.js';
+import * as smoke from '/tests/runtimes/smoke.js';
+import { runBrowserExtras } from './extras.js';
 
 function inWorker() {
   return new Promise((resolve) => {
@@ -11,9 +12,10 @@ function inWorker() {
 }
 
 async function main() {
-  const page = await runSmoke(simdcnn, { runtime: `chromium page (${navigator.userAgent})`, alsoSimd: true });
+  const page = await smoke.runSmoke(simdcnn, { runtime: `chromium page (${navigator.userAgent})`, alsoSimd: true });
+  const extras = await runBrowserExtras(simdcnn, smoke);
   const worker = await inWorker();
-  return { page, worker };
+  return { page, worker, extras };
 }
 
 window.smokeReports = main().catch((e) => ({ page: { ok: false, errors: [String(e?.stack ?? e)] } }));
