@@ -10,6 +10,7 @@ import { Progress, now, yieldToEventLoop } from './progress.js';
 import { inferencePlan, type InferencePlan } from './fuse.js';
 import { packWeights, saveModel, unpackWeights, type SavedModel, type WeightsIndex } from './serialize.js';
 import { toFullyConvolutional } from './fcn.js';
+import { writeArtifacts } from '../io/artifacts.js';
 
 // A model is a directed acyclic graph of layers (the functional API); Sequential is the one-chain
 // case of the same class. It builds the layers' weights from its seed, runs the graph for
@@ -453,11 +454,20 @@ export class Model<Out extends ModelOutput = Tensor> {
   save(): SavedModel;
   save(options: { weightsOnly: true }): { weights: ArrayBuffer; index: WeightsIndex };
   save(options?: { weightsOnly?: boolean }): SavedModel | { weights: ArrayBuffer; index: WeightsIndex };
-  save(options: { weightsOnly?: boolean } = {}): SavedModel | { weights: ArrayBuffer; index: WeightsIndex } {
+  /**
+   * Write model.json and weights.bin to a target: a folder path or file:// URL (Node, Deno, Bun),
+   * 'indexeddb://name' or 'downloads://name' (browsers).
+   */
+  save(target: string | URL): Promise<void>;
+  save(options: { weightsOnly?: boolean } | string | URL = {}): SavedModel | { weights: ArrayBuffer; index: WeightsIndex } | Promise<void> {
     this.alive('save');
+    if (typeof options === 'string' || (typeof URL !== 'undefined' && options instanceof URL)) {
+      const { topology, weights } = saveModel(this as unknown as Model<ModelOutput>, this.graph);
+      return writeArtifacts(options, { modelJson: topology as unknown as Record<string, unknown>, weights });
+    }
     if (!options || typeof options !== 'object') throw new ArgumentError('save: options must be an object');
     for (const k of Object.keys(options)) if (k !== 'weightsOnly') throw new ArgumentError(`save: unknown option '${k}'; accepted: weightsOnly`);
-    if (options.weightsOnly) {
+    if ((options as { weightsOnly?: boolean }).weightsOnly) {
       const { weights, index } = packWeights(this.graph.layers);
       return { weights, index };
     }

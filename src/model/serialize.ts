@@ -3,6 +3,7 @@ import type { Layer } from '../layers/layer.js';
 import type { Tensor } from '../tensor.js';
 import { isLayerType, layerFromConfig } from '../layers/index.js';
 import { Model } from './model.js';
+import { readArtifacts } from '../io/artifacts.js';
 import { input, checkExampleShape, type SymbolicTensor } from './symbolic.js';
 
 // simdcnn's own model format: a topology (JSON: layers with their configs, the nodes that apply
@@ -115,8 +116,21 @@ const MAX_DEPTH = 8;
 const MAX_BYTES = 2 ** 31;
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Rebuild a model saved by `save()` (simdcnn-model v2, or the older simdcnn-sequential v1). */
-export function loadModel(saved: unknown, options: { seed?: number } = {}): Model {
+/**
+ * Rebuild a model saved by `save()` (simdcnn-model v2, or the older simdcnn-sequential v1). Given a
+ * source instead (a folder path or file:// URL, an http(s) URL of model.json, 'indexeddb://name'),
+ * it reads model.json and weights.bin first and resolves to the model.
+ */
+export function loadModel(saved: SavedModel | { topology: unknown; weights: unknown }, options?: { seed?: number }): Model;
+export function loadModel(source: string | URL, options?: { seed?: number }): Promise<Model>;
+export function loadModel(saved: unknown, options: { seed?: number } = {}): Model | Promise<Model> {
+  if (typeof saved === 'string' || (typeof URL !== 'undefined' && saved instanceof URL)) {
+    return readArtifacts(saved).then(({ modelJson, weights }) => loadSaved({ topology: modelJson, weights }, options));
+  }
+  return loadSaved(saved, options);
+}
+
+function loadSaved(saved: unknown, options: { seed?: number }): Model {
   const op = 'loadModel';
   const s = plain(op, 'the saved model', saved);
   const t = plain(op, 'topology', s.topology);
@@ -218,7 +232,7 @@ function loadSequentialV1(t: Record<string, unknown>, weights: unknown, options:
     outputs: layers.length ? [[layers[layers.length - 1].name, 0]] : [[inputName, 0]],
     weights: weightsIndex(op, t.weights),
   };
-  return loadModel({ topology, weights }, options);
+  return loadSaved({ topology, weights }, options);
 }
 
 function weightsIndex(op: string, v: unknown): WeightsIndex {
