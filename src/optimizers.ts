@@ -1,5 +1,6 @@
 import { ArgumentError, DisposedError, ShapeError, fmtShape } from './errors.js';
 import { expectBool, expectNumber, expectOptions, expectTensor } from './ops/check.js';
+import { sameShape } from './ops/shape.js';
 import { onReset, rt, type Kernels } from './runtime/wasm.js';
 import type { Tensor } from './tensor.js';
 
@@ -386,7 +387,3 @@ class WasmOptimizer<C extends OptimizerConfig & { readonly learningRate: number 
 }
 
 const NO_BUFFERS: readonly number[] = [];
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}

@@ -6,7 +6,7 @@ import {
   conv2dTransposeBackpropFilter, conv2dTransposeBackpropInput, locallyConnected2dBackpropFilter,
   locallyConnected2dBackpropInput,
 } from '../ops/conv-backprop.js';
-import { conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry } from '../ops/conv.js';
+import { conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry } from '../ops/shape.js';
 import type { Padding } from '../ops/shape.js';
 import type { Activation } from '../ops/activation.js';
 import { Layer, type Initializer } from './layer.js';

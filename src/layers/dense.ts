@@ -2,7 +2,7 @@ import { ArgumentError } from '../errors.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { dense } from '../ops/dense.js';
-import { denseBackpropFilter, denseBackpropInput } from '../ops/conv-backprop.js';
+import { denseBackpropFilter, denseBackpropInput } from '../ops/dense.js';
 import type { Activation } from '../ops/activation.js';
 import { Layer, reshapeCopy, type Initializer } from './layer.js';
 import { WeightedLayer } from './weighted.js';

@@ -1,7 +1,7 @@
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { Activation } from '../ops/activation.js';
-import { biasGrad } from '../ops/conv-backprop.js';
+import { biasGrad } from '../ops/dense.js';
 import { ActivationSlot } from './activation.js';
 import { Layer, type Initializer } from './layer.js';
 

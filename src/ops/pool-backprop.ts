@@ -6,7 +6,7 @@ import {
   adaptiveWindows, expectImage, stridedWindows, withTable,
   type AdaptiveAvgPool2dOptions, type AvgPool2dOptions, type LpPool2dOptions, type MixedPool2dOptions, type PoolWindows, type Shape4,
 } from './pool.js';
-import { pair } from './shape.js';
+import { pair, sameShape } from './shape.js';
 
 // Gradients of the pooling ops, as ops: validate → the forward's window table (built by the same
 // code as the forward's, so every gradient visits exactly the taps its forward read and divides
@@ -183,8 +183,4 @@ function expectGlobalDy(op: string, dy: Tensor, g: PoolWindows, xShape: readonly
   if (!ok) {
     throw new ShapeError(`${op}: dy must be ${fmtShape([g.N, g.C])} or ${fmtShape([g.N, 1, 1, g.C])} for x ${fmtShape(xShape)}, got ${fmtShape(dy.shape)}`);
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
