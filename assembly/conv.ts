@@ -1,3 +1,4 @@
+import { hsum } from './math';
 import { madd, clamp, clampf } from './simd';
 
 // Convolution kernels that do not fit the packed GEMM: depthwise (one input channel per group)
@@ -449,10 +450,6 @@ export function conv2d_c1_filter_grad_f32(
   }
 }
 
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
 
 /** dy NHWC [N, OH, OW, C] → dyT [N][C][OH][OWp], zero in columns OW..OWp−1. */
 export function transpose_dy_c1_f32(dy: usize, N: i32, OH: i32, OW: i32, C: i32, OWp: i32, dyT: usize): void {

@@ -1,3 +1,4 @@
+import { takesMax1, takesMax4 } from './math';
 import { loadPartial, storeLanes } from './simd';
 
 // Pooling kernels over NHWC float32, SIMD across channels (contiguous in NHWC).
@@ -17,19 +18,8 @@ import { loadPartial, storeLanes } from './simd';
 
 const ROW: usize = 12; // bytes per table entry: [start, end, count] as i32
 
-// Max with argmax. A tap replaces the running max m when v > m, or when v is NaN and m is not yet:
-// ties keep the earlier tap (row-major window order) and the first NaN wins and stays.
-//   v128.andnot(a, b) = a & ~b:  (m == m) & ~(v <= m)  ⇔  m not NaN and (v > m or v is NaN).
-
-// @ts-ignore: decorator
-@inline function takes(v: v128, m: v128): v128 {
-  return v128.andnot(f32x4.eq(m, m), f32x4.le(v, m));
-}
-
-// @ts-ignore: decorator
-@inline function takesf(v: f32, m: f32): bool {
-  return (m == m) & !(v <= m);
-}
+// Max with argmax follows math.ts' max rule (takesMax): ties keep the earlier tap (row-major
+// window order) and the first NaN wins and stays.
 
 /**
  * Max of 4 channels over a window (values only): pmax with an exact NaN flag per tap, so any
@@ -124,7 +114,7 @@ export function maxpool2d_nhwc_f32(
               let p = row, pix = rowFirst;
               for (let ix = x0; ix < x1; ix++) {
                 const v0 = v128.load(p), v1 = v128.load(p, 16);
-                const t0 = takes(v0, m0), t1 = takes(v1, m1);
+                const t0 = takesMax4(v0, m0), t1 = takesMax4(v1, m1);
                 const vp = i32x4.splat(pix);
                 m0 = v128.bitselect(v0, m0, t0); i0 = v128.bitselect(vp, i0, t0);
                 m1 = v128.bitselect(v1, m1, t1); i1 = v128.bitselect(vp, i1, t1);
@@ -150,7 +140,7 @@ export function maxpool2d_nhwc_f32(
               let p = row, pix = rowFirst;
               for (let ix = x0; ix < x1; ix++) {
                 const v0 = v128.load(p);
-                const t0 = takes(v0, m0);
+                const t0 = takesMax4(v0, m0);
                 m0 = v128.bitselect(v0, m0, t0);
                 i0 = v128.bitselect(i32x4.splat(pix), i0, t0);
                 p += pixelBytes; pix += C;
@@ -172,7 +162,7 @@ export function maxpool2d_nhwc_f32(
               let p = row, pix = rowFirst;
               for (let ix = x0; ix < x1; ix++) {
                 const v0 = loadPartial(p, nr);
-                const t0 = takes(v0, m0);
+                const t0 = takesMax4(v0, m0);
                 m0 = v128.bitselect(v0, m0, t0);
                 i0 = v128.bitselect(i32x4.splat(pix), i0, t0);
                 p += pixelBytes; pix += C;
@@ -197,7 +187,7 @@ export function maxpool2d_nhwc_f32(
                 // As the values-only SIMD body: first of equal values, NaN wins.
                 m = m != m ? m : (v != v || m < v ? v : m);
               } else {
-                const t = takesf(v, m);
+                const t = takesMax1(v, m);
                 m = select<f32>(v, m, t);
                 i = select<i32>(pix, i, t);
               }
@@ -389,7 +379,7 @@ export function mixedpool2d_nhwc_f32(
               let p = row;
               for (let ix = x0; ix < x1; ix++) {
                 const v = v128.load(p);
-                m0 = v128.bitselect(v, m0, takes(v, m0));
+                m0 = v128.bitselect(v, m0, takesMax4(v, m0));
                 s0 = f32x4.add(s0, v);
                 p += pixelBytes;
               }
@@ -408,7 +398,7 @@ export function mixedpool2d_nhwc_f32(
             let p = row;
             for (let ix = x0; ix < x1; ix++) {
               const v = load<f32>(p);
-              m = select<f32>(v, m, takesf(v, m));
+              m = select<f32>(v, m, takesMax1(v, m));
               s += v;
               p += pixelBytes;
             }

@@ -7,22 +7,12 @@
 // order). The SIMD blocks (4 channels) and the scalar tail perform the same f32 operations in
 // the same order, so a channel's result does not depend on its position.
 
+import { takesMax1, takesMax4 } from './math';
 import { fill_f32 } from './memory';
 
 const ROW: usize = 12; // bytes per table entry: [start, end, count] as i32
 
-// Forward's max rule (assembly/pool.ts): a tap replaces the running max when v > m, or v is NaN
-// and m is not yet. Ties keep the earlier tap; the first NaN wins.
-
-// @ts-ignore: decorator
-@inline function takes(v: v128, m: v128): v128 {
-  return v128.andnot(f32x4.eq(m, m), f32x4.le(v, m));
-}
-
-// @ts-ignore: decorator
-@inline function takesf(v: f32, m: f32): bool {
-  return (m == m) & !(v <= m);
-}
+// Forward's max rule: math.ts' takesMax (ties keep the earlier tap; the first NaN wins).
 
 /** dx[idx lane k] += v lane k, lane by lane (lanes may not be contiguous). */
 // @ts-ignore: decorator
@@ -269,7 +259,7 @@ export function mixedpool2d_nhwc_f32_backward(
               for (let ix = x0; ix < x1; ix++) {
                 if (doMax) {
                   const v = v128.load(qx);
-                  const t = takes(v, m);
+                  const t = takesMax4(v, m);
                   m = v128.bitselect(v, m, t);
                   i = v128.bitselect(i32x4.splat(pix), i, t);
                 }
@@ -293,7 +283,7 @@ export function mixedpool2d_nhwc_f32_backward(
             for (let ix = x0; ix < x1; ix++) {
               if (doMax) {
                 const v = load<f32>(qx);
-                const t = takesf(v, m);
+                const t = takesMax1(v, m);
                 m = select<f32>(v, m, t);
                 i = select<i32>(pix, i, t);
               }
