@@ -5,7 +5,7 @@ import { expectBool, expectNumber, expectOptions, expectTensor } from './ops/che
 import { sameShape } from './ops/shape.js';
 
 // Losses: the scalar value and its gradient with respect to each differentiable input, from one
-// kernel call of assembly/loss.ts each. Conventions, for every loss:
+// kernel call of assembly/losses.ts each. Conventions, for every loss:
 // - `reduction: 'mean'` (default) divides the summed per-row losses by the batch size N (the first
 //   dim); meanSquaredError alone means over *all* elements. `'sum'` returns the plain sum.
 // - grads are new float32 tensors the caller owns, one per differentiable input, in argument
@@ -127,7 +127,7 @@ export function contrastive(a: Tensor, b: Tensor, same: Tensor, options?: Contra
   if (N === 0) throw new ShapeError(`${op}: a needs at least one row, got ${fmtShape(ta.shape)}`);
   const da = grad ? empty(ta.shape) : null;
   const db = grad ? empty(tb.shape) : null;
-  const sum = rt().kernels.contrastive_loss_f32(
+  const sum = rt().kernels.contrastive_f32(
     ta.ptr, tb.ptr, ts.ptr, ts.dtype === 'int32' ? 1 : 0, N, D, margin, scale(N), da ? da.ptr : 0, db ? db.ptr : 0,
   );
   return { loss: reduce(sum, N), grads: da && db ? [da, db] : [] };
@@ -151,7 +151,7 @@ export function triplet(anchor: Tensor, positive: Tensor, negative: Tensor, opti
   const [N, D] = ta.shape;
   if (N === 0) throw new ShapeError(`${op}: anchor needs at least one row, got ${fmtShape(ta.shape)}`);
   const g = grad ? [empty(ta.shape), empty(ta.shape), empty(ta.shape)] : [];
-  const sum = rt().kernels.triplet_loss_f32(
+  const sum = rt().kernels.triplet_f32(
     ta.ptr, tp.ptr, tn.ptr, N, D, margin, scale(N), grad ? g[0].ptr : 0, grad ? g[1].ptr : 0, grad ? g[2].ptr : 0,
   );
   return { loss: reduce(sum, N), grads: g };

@@ -4,7 +4,7 @@ import { sameShape } from './ops/shape.js';
 import { onReset, rt, type Kernels } from './runtime/wasm.js';
 import type { Tensor } from './tensor.js';
 
-// Optimizers: PyTorch's update rules (torch.optim), run in wasm (assembly/optim.ts), one kernel
+// Optimizers: PyTorch's update rules (torch.optim), run in wasm (assembly/optimizers.ts), one kernel
 // call per parameter that updates it in place. Per-parameter state (momentum, squared-gradient
 // averages, …) lives in one linear-memory block per parameter, allocated at the parameter's first
 // step and freed when the parameter is disposed or the optimizer is. State is keyed by the

@@ -107,7 +107,7 @@ export function locallyConnected2dBackpropInput(dy: Tensor, w: Tensor, xShape: r
   const { g } = inputGradGeometry(LOCALLY_CONNECTED_2D, 'locallyConnected2dBackpropInput', dy, w, xShape, options);
   const p = plan(g);
   const dx = zeros(xShape);
-  rt().kernels.locally_connected_input_grad_f32(p.M, g.OH * g.OW, g.Cout, g.C, g.KH * g.KW, dx.ptr, p.ind, w.ptr, dy.ptr, p.out);
+  rt().kernels.locallyconnected2d_input_grad_nhwc_f32(p.M, g.OH * g.OW, g.Cout, g.C, g.KH * g.KW, dx.ptr, p.ind, w.ptr, dy.ptr, p.out);
   return dx;
 }
 
@@ -116,7 +116,7 @@ export function locallyConnected2dBackpropFilter(x: Tensor, dy: Tensor, wShape: 
   const { g } = filterGradGeometry(LOCALLY_CONNECTED_2D, 'locallyConnected2dBackpropFilter', x, dy, wShape, options);
   const p = plan(g);
   const dw = empty(wShape);
-  rt().kernels.locally_connected_filter_grad_f32(g.N, g.OH * g.OW, g.Cout, g.C, g.KH * g.KW, x.ptr, p.ind, dy.ptr, p.out, dw.ptr);
+  rt().kernels.locallyconnected2d_filter_grad_nhwc_f32(g.N, g.OH * g.OW, g.Cout, g.C, g.KH * g.KW, x.ptr, p.ind, dy.ptr, p.out, dw.ptr);
   return dw;
 }
 
@@ -151,8 +151,8 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
     const xp = padSingleChannel(g, x.ptr, 8);
     const OWp = Math.ceil(g.OW / 4) * 4;
     const dyT = scratch(2, g.N * g.Cout * g.OH * OWp * 4);
-    kernels.transpose_dy_c1_f32(dy.ptr, g.N, g.OH, g.OW, g.Cout, OWp, dyT);
-    kernels.conv2d_c1_filter_grad_f32(xp.ptr, g.N, xp.Hp, xp.Wp, g.OH, OWp, g.KH, g.KW, g.Cout, dyT, dw.ptr);
+    kernels.transpose_nhwc_nchw_f32(dy.ptr, g.N, g.OH, g.OW, g.Cout, OWp, dyT);
+    kernels.conv2d_filter_grad_nhwc_f32_c1(xp.ptr, g.N, xp.Hp, xp.Wp, g.OH, OWp, g.KH, g.KW, g.Cout, dyT, dw.ptr);
     if (flip) reverseTaps(dw, T, K * g.Cout);
     return dw;
   }

@@ -130,7 +130,7 @@ export function locallyConnected2d(x: Tensor, w: Tensor, options?: LocallyConnec
       for (let i = 0; i < OH * OW; i++) f.set(src, (ptr >>> 2) + i * Cout);
     });
   }
-  kernels.locally_connected_f32(p.M, OH * OW, Cout, C, KH * KW, x.ptr, p.ind, w.ptr, biasPtr, y.ptr, p.out);
+  kernels.locallyconnected2d_nhwc_f32(p.M, OH * OW, Cout, C, KH * KW, x.ptr, p.ind, w.ptr, biasPtr, y.ptr, p.out);
   if (act) activateInPlace(y, act);
   return y;
 }
@@ -186,7 +186,7 @@ function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null
   const T = g.KH * g.KW;
   const p = plan(g);
   const packed = packDepthwise(w, bias, T, g.C, flip);
-  rt().kernels.dwconv_f32(p.M, g.C, T, x.ptr, p.ind, packed, y.ptr, p.out, ymin, Infinity);
+  rt().kernels.conv2d_nhwc_f32_depthwise(p.M, g.C, T, x.ptr, p.ind, packed, y.ptr, p.out, ymin, Infinity);
 }
 
 /**
@@ -221,7 +221,7 @@ function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, g
 function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, y: Tensor): void {
   const padded = padSingleChannel(g, x.ptr, 0);
   const packed = packSingleChannel(w, g.KH * g.KW, g.Cout, flip);
-  rt().kernels.conv2d_c1_f32(padded.ptr, g.N, padded.Hp, padded.Wp, g.OH, g.OW, g.KH, g.KW, g.Cout, packed, bias ? bias.ptr : 0, y.ptr, ymin, Infinity);
+  rt().kernels.conv2d_nhwc_f32_c1(padded.ptr, g.N, padded.Hp, padded.Wp, g.OH, g.OW, g.KH, g.KW, g.Cout, packed, bias ? bias.ptr : 0, y.ptr, ymin, Infinity);
 }
 
 // ---- Winograd F(2×2, 3×3) ----

@@ -148,7 +148,7 @@ export function padSingleChannel(g: ConvGeometry, x: number, extraCols: number):
   const Hp = g.H + pt + pb, Wp = g.W + pl + pr + extraCols;
   const slack = 16;
   const ptr = scratch(3, (g.N * Hp * Wp + slack) * 4);
-  rt().kernels.pad_c1_f32(x, g.N, g.H, g.W, pt, pb, pl, pr + extraCols, ptr, slack);
+  rt().kernels.pad2d_nhwc_f32_c1(x, g.N, g.H, g.W, pt, pb, pl, pr + extraCols, ptr, slack);
   return { ptr, Hp, Wp };
 }
 

@@ -247,7 +247,11 @@ function runMax(g: PoolWindows, x: Tensor, returnIndices: boolean, squeeze: bool
     }
   }
   const outs = indices ? [y, indices] : [y];
-  withTable(g, outs, (win) => rt().kernels.maxpool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, indices ? indices.ptr : 0));
+  const { kernels } = rt();
+  withTable(g, outs, (win) => {
+    if (indices) kernels.maxpool2d_nhwc_f32_argmax(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, indices.ptr);
+    else kernels.maxpool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr);
+  });
   return indices ? { output: y, indices } : y;
 }
 

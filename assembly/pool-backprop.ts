@@ -34,7 +34,7 @@ const ROW: usize = 12; // bytes per table entry: [start, end, count] as i32
  * and a multiple of C. On the first bad one the kernel stops (dx partly written, nothing outside
  * it touched) and returns its position in dy; otherwise −1.
  */
-export function maxpool2d_nhwc_f32_backward(dy: usize, indices: usize, N: i32, P: i32, C: i32, HWC: i32, dx: usize): i32 {
+export function maxpool2d_grad_nhwc_f32(dy: usize, indices: usize, N: i32, P: i32, C: i32, HWC: i32, dx: usize): i32 {
   fill_f32(dx, N * HWC, 0);
   if (N == 0 || P == 0 || C == 0) return -1;
   // rel is a multiple of C = C0·2^k (C0 odd) ⇔ rotr(rel·C0⁻¹ mod 2³², k) ≤ ⌊(2³² − 1)/C⌋
@@ -84,7 +84,7 @@ export function maxpool2d_nhwc_f32_backward(dy: usize, indices: usize, N: i32, P
  * Average-pooling gradient: dx [N, H, W, C] = 0, then every tap of output (oy, ox)'s window gets
  * dy / (rows[oy].count · cols[ox].count) added: the forward's divisor. Padding taps are skipped.
  */
-export function avgpool2d_nhwc_f32_backward(dy: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, dx: usize): void {
+export function avgpool2d_grad_nhwc_f32(dy: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, dx: usize): void {
   fill_f32(dx, N * H * W * C, 0);
   const pixelBytes = <usize>C << 2;
   const rowStep = <usize>W * pixelBytes;
@@ -146,7 +146,7 @@ export function avgpool2d_nhwc_f32_backward(dy: usize, N: i32, H: i32, W: i32, C
  * (the 0/0 and 0·∞ cases). p = 1 (sign(x)·dy) and p = 2 (x · dy/y) run in f32 SIMD; other p in
  * f64 with pow, each term rounded to f32 before it is added.
  */
-export function lppool2d_nhwc_f32_backward(
+export function lppool2d_grad_nhwc_f32(
   x: usize, y: usize, dy: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, dx: usize, p: f64,
 ): void {
   fill_f32(dx, N * H * W * C, 0);
@@ -223,7 +223,7 @@ export function lppool2d_nhwc_f32_backward(
  * with the forward's first-max / first-NaN rule) gets λ·dy. λ = 0 skips the argmax and λ = 1 the
  * average part, as the forward is then exactly avg or max.
  */
-export function mixedpool2d_nhwc_f32_backward(
+export function mixedpool2d_grad_nhwc_f32(
   x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, dx: usize, lambda: f32,
 ): void {
   fill_f32(dx, N * H * W * C, 0);

@@ -175,7 +175,7 @@ export function hinge_multiclass_f32(
  * term taken as 0 at d = 0 (a == b: every direction is a subgradient; 0 is the one without NaN).
  * da and db are both written or both skipped (da = 0).
  */
-export function contrastive_loss_f32(
+export function contrastive_f32(
   a: usize, b: usize, same: usize, sameInt: i32, rows: i32, D: i32, margin: f32, scale: f32, da: usize, db: usize,
 ): f64 {
   const rowBytes = <usize>D << 2;
@@ -231,7 +231,7 @@ export function contrastive_loss_f32(
  * Active rows: da = 2·scale·(n − p), dp = 2·scale·(p − a), dn = 2·scale·(a − n); inactive rows
  * (including exactly 0) get zeros. da, dp, dn all written or all skipped (da = 0).
  */
-export function triplet_loss_f32(
+export function triplet_f32(
   a: usize, p: usize, n: usize, rows: i32, D: i32, margin: f32, scale: f32, da: usize, dp: usize, dn: usize,
 ): f64 {
   const rowBytes = <usize>D << 2;
