@@ -42,61 +42,56 @@ const LOCALLY_CONNECTED_2D: Family<LocallyConnected2dGeometryOptions> = {
   geometry: (op, xShape, wShape, o) => ({ g: locallyConnected2dGeometry(op, xShape, wShape, o), groups: 1, flip: false }),
 };
 
-/** The shared preamble of an input gradient: check dy, w, xShape and options; the forward geometry. */
-function inputGradGeometry<O extends object>(f: Family<O>, op: string, dy: Tensor, w: Tensor, xShape: readonly number[], options: O | undefined) {
+/**
+ * The shared preamble of every gradient op: check its two tensors (dy and w for an input
+ * gradient, x and dy for a filter gradient), the shape argument and the options; the forward geometry.
+ */
+function gradGeometry<O extends object>(
+  f: Family<O>, op: string, kind: 'input' | 'filter', a: Tensor, b: Tensor, shape: readonly number[], options: O | undefined,
+) {
   const o = expectOptions(op, options, f.keys);
-  expectTensor(op, 'dy', dy, f.rank);
-  expectTensor(op, 'w', w, f.wRank);
-  checkShapeArg(op, 'xShape', xShape, f.rank);
-  const r = f.geometry(op, xShape, w.shape, o);
-  checkDy(op, dy, r.g, f.rank);
-  return r;
-}
-
-/** The shared preamble of a filter gradient: check x, dy, wShape and options; the forward geometry. */
-function filterGradGeometry<O extends object>(f: Family<O>, op: string, x: Tensor, dy: Tensor, wShape: readonly number[], options: O | undefined) {
-  const o = expectOptions(op, options, f.keys);
-  expectTensor(op, 'x', x, f.rank);
-  expectTensor(op, 'dy', dy, f.rank);
-  checkShapeArg(op, 'wShape', wShape, f.wRank);
-  const r = f.geometry(op, x.shape, wShape, o);
-  checkDy(op, dy, r.g, f.rank);
+  const input = kind === 'input';
+  expectTensor(op, input ? 'dy' : 'x', a, f.rank);
+  expectTensor(op, input ? 'w' : 'dy', b, input ? f.wRank : f.rank);
+  checkShapeArg(op, input ? 'xShape' : 'wShape', shape, input ? f.rank : f.wRank);
+  const r = input ? f.geometry(op, shape, b.shape, o) : f.geometry(op, a.shape, shape, o);
+  checkDy(op, input ? a : b, r.g, f.rank);
   return r;
 }
 
 /** dx of conv2d: dy [N, OH, OW, Cout], w [KH, KW, Cin/groups, Cout] → [N, H, W, Cin] = xShape. */
 export function conv2dBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: Conv2dGeometryOptions): Tensor {
-  const { g, groups, flip } = inputGradGeometry(CONV2D, 'conv2dBackpropInput', dy, w, xShape, options);
+  const { g, groups, flip } = gradGeometry(CONV2D, 'conv2dBackpropInput', 'input', dy, w, xShape, options);
   return inputGrad(g, dy, w, xShape, groups, flip);
 }
 
 /** dw of conv2d: x [N, H, W, Cin], dy [N, OH, OW, Cout] → [KH, KW, Cin/groups, Cout] = wShape. */
 export function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: Conv2dGeometryOptions): Tensor {
-  const { g, groups, flip } = filterGradGeometry(CONV2D, 'conv2dBackpropFilter', x, dy, wShape, options);
+  const { g, groups, flip } = gradGeometry(CONV2D, 'conv2dBackpropFilter', 'filter', x, dy, wShape, options);
   return filterGrad(g, x, dy, wShape, groups, flip);
 }
 
 /** dx of conv1d: dy [N, OL, Cout], w [K, Cin/groups, Cout] → xShape [N, L, Cin]. */
 export function conv1dBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: Conv1dGeometryOptions): Tensor {
-  const { g, groups, flip } = inputGradGeometry(CONV1D, 'conv1dBackpropInput', dy, w, xShape, options);
+  const { g, groups, flip } = gradGeometry(CONV1D, 'conv1dBackpropInput', 'input', dy, w, xShape, options);
   return inputGrad(g, dy, w, xShape, groups, flip);
 }
 
 /** dw of conv1d: x [N, L, Cin], dy [N, OL, Cout] → wShape [K, Cin/groups, Cout]. */
 export function conv1dBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: Conv1dGeometryOptions): Tensor {
-  const { g, groups, flip } = filterGradGeometry(CONV1D, 'conv1dBackpropFilter', x, dy, wShape, options);
+  const { g, groups, flip } = gradGeometry(CONV1D, 'conv1dBackpropFilter', 'filter', x, dy, wShape, options);
   return filterGrad(g, x, dy, wShape, groups, flip);
 }
 
 /** dx of conv2dTranspose: dy [N, OH, OW, Cout] → xShape [N, H, W, Cin] (a conv2d of dy with w). */
 export function conv2dTransposeBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: Conv2dTransposeGeometryOptions): Tensor {
-  const { g, groups } = inputGradGeometry(CONV2D_TRANSPOSE, 'conv2dTransposeBackpropInput', dy, w, xShape, options);
+  const { g, groups } = gradGeometry(CONV2D_TRANSPOSE, 'conv2dTransposeBackpropInput', 'input', dy, w, xShape, options);
   return inputGrad(g, dy, w, xShape, groups, false);
 }
 
 /** dw of conv2dTranspose: x [N, H, W, Cin], dy [N, OH, OW, Cout] → wShape [KH, KW, Cout/groups, Cin]. */
 export function conv2dTransposeBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: Conv2dTransposeGeometryOptions): Tensor {
-  const { g, groups } = filterGradGeometry(CONV2D_TRANSPOSE, 'conv2dTransposeBackpropFilter', x, dy, wShape, options);
+  const { g, groups } = gradGeometry(CONV2D_TRANSPOSE, 'conv2dTransposeBackpropFilter', 'filter', x, dy, wShape, options);
   // The transposed convolution's weights are those of the conv2d from its output to its input:
   // their gradient is that conv2d's filter gradient with dy as the input and x as the output grad.
   return filterGrad(reverse(g), dy, x, wShape, groups, false);
@@ -104,7 +99,7 @@ export function conv2dTransposeBackpropFilter(x: Tensor, dy: Tensor, wShape: rea
 
 /** dx of locallyConnected2d: dy [N, OH, OW, Cout], w [OH, OW, KH, KW, Cin, Cout] → xShape. */
 export function locallyConnected2dBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: LocallyConnected2dGeometryOptions): Tensor {
-  const { g } = inputGradGeometry(LOCALLY_CONNECTED_2D, 'locallyConnected2dBackpropInput', dy, w, xShape, options);
+  const { g } = gradGeometry(LOCALLY_CONNECTED_2D, 'locallyConnected2dBackpropInput', 'input', dy, w, xShape, options);
   const p = plan(g);
   const dx = zeros(xShape);
   rt().kernels.locallyconnected2d_input_grad_nhwc_f32(p.M, g.OH * g.OW, g.Cout, g.C, g.KH * g.KW, dx.ptr, p.ind, w.ptr, dy.ptr, p.out);
@@ -113,7 +108,7 @@ export function locallyConnected2dBackpropInput(dy: Tensor, w: Tensor, xShape: r
 
 /** dw of locallyConnected2d: x [N, H, W, Cin], dy [N, OH, OW, Cout] → wShape [OH, OW, KH, KW, Cin, Cout]. */
 export function locallyConnected2dBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: LocallyConnected2dGeometryOptions): Tensor {
-  const { g } = filterGradGeometry(LOCALLY_CONNECTED_2D, 'locallyConnected2dBackpropFilter', x, dy, wShape, options);
+  const { g } = gradGeometry(LOCALLY_CONNECTED_2D, 'locallyConnected2dBackpropFilter', 'filter', x, dy, wShape, options);
   const p = plan(g);
   const dw = empty(wShape);
   rt().kernels.locallyconnected2d_filter_grad_nhwc_f32(g.N, g.OH * g.OW, g.Cout, g.C, g.KH * g.KW, x.ptr, p.ind, dy.ptr, p.out, dw.ptr);

@@ -46,30 +46,12 @@ const CONV2D_KEYS = ['bias', 'strides', 'padding', 'dilations', 'groups', 'flip'
  * Cross-correlation unless `flip`; `groups = Cin` is depthwise.
  */
 export function conv2d(x: Tensor, w: Tensor, options?: Conv2dOptions): Tensor {
-  const op = 'conv2d';
-  const o = expectOptions(op, options, CONV2D_KEYS);
-  expectTensor(op, 'x', x, 4);
-  expectTensor(op, 'w', w, 4);
-  const { g, groups, flip } = conv2dGeometry(op, x.shape, w.shape, o);
-  const act = parseActivation(op, o.activation);
-  const bias = checkBias(op, o.bias, g.Cout);
-  const y = empty([g.N, g.OH, g.OW, g.Cout]);
-  runConv(g, x, w, bias, groups, flip, act, y);
-  return y;
+  return convOp('conv2d', CONV2D_KEYS, 4, x, w, options, conv2dGeometry);
 }
 
 /** 1-D convolution of x [N, L, Cin] with w [K, Cin/groups, Cout] → [N, OL, Cout]. */
 export function conv1d(x: Tensor, w: Tensor, options?: Conv1dOptions): Tensor {
-  const op = 'conv1d';
-  const o = expectOptions(op, options, CONV1D_KEYS);
-  expectTensor(op, 'x', x, 3);
-  expectTensor(op, 'w', w, 3);
-  const { g, groups, flip } = conv1dGeometry(op, x.shape, w.shape, o);
-  const act = parseActivation(op, o.activation);
-  const bias = checkBias(op, o.bias, g.Cout);
-  const y = empty([g.N, g.OW, g.Cout]);
-  runConv(g, x, w, bias, groups, flip, act, y);
-  return y;
+  return convOp('conv1d', CONV1D_KEYS, 3, x, w, options, conv1dGeometry);
 }
 
 const CONV1D_KEYS = ['bias', 'stride', 'padding', 'dilation', 'groups', 'flip', 'activation'] as const;
@@ -80,19 +62,31 @@ const CONV1D_KEYS = ['bias', 'stride', 'padding', 'dilation', 'groups', 'flip', 
  * Output size (PyTorch): (in−1)·s − padBefore − padAfter + d·(K−1) + 1 + outputPadding; 'same' = in·s.
  */
 export function conv2dTranspose(x: Tensor, w: Tensor, options?: Conv2dTransposeOptions): Tensor {
-  const op = 'conv2dTranspose';
-  const o = expectOptions(op, options, CONV2D_TRANSPOSE_KEYS);
-  expectTensor(op, 'x', x, 4);
-  expectTensor(op, 'w', w, 4);
-  const { g, groups } = conv2dTransposeGeometry(op, x.shape, w.shape, o);
-  const act = parseActivation(op, o.activation);
-  const bias = checkBias(op, o.bias, g.Cout);
-  const y = empty([g.N, g.OH, g.OW, g.Cout]);
-  runConv(g, x, w, bias, groups, false, act, y);
-  return y;
+  return convOp('conv2dTranspose', CONV2D_TRANSPOSE_KEYS, 4, x, w, options, transposeGeometry);
 }
 
 const CONV2D_TRANSPOSE_KEYS = ['bias', 'strides', 'padding', 'outputPadding', 'dilations', 'groups', 'activation'] as const;
+
+/** conv2dTranspose's geometry in the shape convOp takes (a transposed convolution has no flip). */
+function transposeGeometry(op: string, xShape: readonly number[], wShape: readonly number[], o: Conv2dTransposeGeometryOptions) {
+  return { ...conv2dTransposeGeometry(op, xShape, wShape, o), flip: false };
+}
+
+/** What conv2d, conv1d and conv2dTranspose share: validate, resolve the geometry, allocate y, run. */
+function convOp<O extends { bias?: Tensor; activation?: Activation }>(
+  op: string, keys: readonly string[], rank: number, x: Tensor, w: Tensor, options: O | undefined,
+  geometry: (op: string, xShape: readonly number[], wShape: readonly number[], o: O) => { g: ConvGeometry; groups: number; flip: boolean },
+): Tensor {
+  const o = expectOptions(op, options, keys);
+  expectTensor(op, 'x', x, rank);
+  expectTensor(op, 'w', w, rank);
+  const { g, groups, flip } = geometry(op, x.shape, w.shape, o);
+  const act = parseActivation(op, o.activation);
+  const bias = checkBias(op, o.bias, g.Cout);
+  const y = empty(rank === 3 ? [g.N, g.OW, g.Cout] : [g.N, g.OH, g.OW, g.Cout]);
+  runConv(g, x, w, bias, groups, flip, act, y);
+  return y;
+}
 
 /**
  * Locally connected (unshared) 2-D convolution: x [N, H, W, Cin], w [OH, OW, KH, KW, Cin, Cout],
