@@ -1,4 +1,5 @@
-// Build: AssemblyScript kernels (three builds of one source) → build/*.wasm, then the TypeScript
+// Build: AssemblyScript kernels (three builds of one source) → build/*.wasm (and, not shipped,
+// build/extras-*.wasm: benchmark and test probes), then the TypeScript
 // host bundled by esbuild into dist/index.js with the wasm embedded as bytes (works where there is
 // no file system), the .wasm files beside it (for runtimes that need a precompiled module), and
 // .d.ts types from tsc. `node build.mjs --no-types` skips tsc (faster inner loop).
@@ -10,13 +11,19 @@ import { cpSync, mkdirSync, rmSync } from 'node:fs';
 const targets = ['simd', 'relaxed-simd', 'scalar'];
 const noTypes = process.argv.includes('--no-types');
 
-for (const target of targets) {
-  const { error, stderr } = await asc.main(['assembly/index.ts', '--config', 'asconfig.json', '--target', target], {});
+async function compile(entry, target, extra = []) {
+  const { error, stderr } = await asc.main([entry, '--config', 'asconfig.json', '--target', target, ...extra], {});
   if (error) {
     console.error(stderr.toString());
-    console.error(`asc failed for target ${target}: ${error.message}`);
+    console.error(`asc failed for ${entry}, target ${target}: ${error.message}`);
     process.exit(1);
   }
+}
+
+for (const target of targets) {
+  await compile('assembly/index.ts', target);
+  // Not shipped: the benchmark's peak probe and the math probes of tests/math.test.ts.
+  await compile('assembly/extras/index.ts', target, ['--outFile', `build/extras-${target}.wasm`, '--textFile', `build/extras-${target}.wat`]);
 }
 
 rmSync('dist', { recursive: true, force: true });

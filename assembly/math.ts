@@ -1,9 +1,11 @@
 import { clamp } from './simd';
 
-// Shared f32 math for the activation kernels and their gradients (elementwise.ts and
-// activation_grad.ts): exp by Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, expm1(r) by a
-// degree-6 minimax polynomial (relative error 1.3e-8 before f32 rounding), scaled by 2^n; the
-// erfc fit of gelu; selu's constants. Each vector helper `name4` has a scalar twin `name1` doing
+// The one math library of the kernels (activations, their gradients, losses, pooling): exp by
+// Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, expm1(r) by a degree-6 minimax polynomial
+// (relative error 1.3e-8 before f32 rounding), scaled by 2^n; log; the erfc fit of gelu's Φ;
+// selu's constants; the max-with-NaN rule; hsum and rowMax. Measured against f64 references over
+// the float range in tests/math.test.ts: exp 0.99 ulp, log 0.76 ulp, Φ 9.4 ulp at most (Φ: the
+// erfc fit, relative error ~1e-7; absolute error ≤ 3e-7 near Φ = ½). Each vector helper `name4` has a scalar twin `name1` doing
 // the same f32 operations in the same order (bit-identical SIMD body, scalar tail and builds).
 
 export const LOG2E: f32 = 1.44269502;
@@ -42,6 +44,23 @@ export const SIGN_MASK: i32 = <i32>0x80000000;
 export const SELU_SCALE: f32 = 1.05070098; // PyTorch's constants
 export const SELU_SCALE_ALPHA: f32 = 1.75809932; // scale·alpha = 1.0507009873554805·1.6732632423543772
 export const MAX_F32: f32 = 3.40282347e38;
+// log(1 + f) by Cephes' degree-9 polynomial (≈1 ulp); ln2 split for e·ln2 with an exact head.
+export const LOG_LN2_HI: f32 = 0.693359375; // 355/512: e·LOG_LN2_HI is exact for |e| < 2^15
+export const LOG_LN2_LO: f32 = -2.12194440e-4;
+export const LOG_SQRTH: f32 = 0.707106781;
+export const LOG_MIN_NORMAL: f32 = 1.17549435e-38;
+export const LOG_TWO23: f32 = 8388608.0;
+export const LOG_L0: f32 = 7.0376836292e-2;
+export const LOG_L1: f32 = -1.1514610310e-1;
+export const LOG_L2: f32 = 1.1676998740e-1;
+export const LOG_L3: f32 = -1.2420140846e-1;
+export const LOG_L4: f32 = 1.4249322787e-1;
+export const LOG_L5: f32 = -1.6668057665e-1;
+export const LOG_L6: f32 = 2.0000714765e-1;
+export const LOG_L7: f32 = -2.4999993993e-1;
+export const LOG_L8: f32 = 3.3333331174e-1;
+export const LOG_MANT_MASK: i32 = 0x007fffff;
+export const LOG_HALF_BITS: i32 = 0x3f000000; // exponent of [0.5, 1)
 
 // ---- exp and friends, 4 lanes and 1 lane ----
 
@@ -163,4 +182,148 @@ export const MAX_F32: f32 = 3.40282347e38;
   q = q * t + Q2;
   q = q * t + Q1;
   return q * t + Q0;
+}
+
+// ---- log, 4 lanes and 1 lane ----
+
+/**
+ * Natural log, lane-wise: x = m·2^e with m in [√½, √2) (frexp from the bits, subnormals prescaled
+ * by 2^23), log(1 + f) by the polynomial. log 0 = −Infinity, log x<0 = NaN, log +Infinity =
+ * +Infinity, NaN stays NaN. Max error 0.76 ulp (tests/math.test.ts).
+ */
+// @ts-ignore: decorator
+@inline export function ln4(x: v128): v128 {
+  const sub = f32x4.lt(x, f32x4.splat(LOG_MIN_NORMAL));
+  const xs = v128.bitselect(f32x4.mul(x, f32x4.splat(LOG_TWO23)), x, sub);
+  let e = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(xs, 23), i32x4.splat(126)));
+  e = f32x4.sub(e, v128.and(f32x4.splat(23), sub));
+  const m = v128.or(v128.and(xs, i32x4.splat(LOG_MANT_MASK)), i32x4.splat(LOG_HALF_BITS)); // [0.5, 1)
+  const small = f32x4.lt(m, f32x4.splat(LOG_SQRTH));
+  e = f32x4.sub(e, v128.and(f32x4.splat(1), small));
+  const f = f32x4.sub(f32x4.add(m, v128.and(m, small)), f32x4.splat(1)); // 2m − 1 or m − 1, exact
+  const z = f32x4.mul(f, f);
+  let p = f32x4.add(f32x4.mul(f, f32x4.splat(LOG_L0)), f32x4.splat(LOG_L1));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(LOG_L2));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(LOG_L3));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(LOG_L4));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(LOG_L5));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(LOG_L6));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(LOG_L7));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(LOG_L8));
+  let y = f32x4.mul(f32x4.mul(p, f), z);
+  y = f32x4.add(y, f32x4.mul(e, f32x4.splat(LOG_LN2_LO)));
+  y = f32x4.add(y, f32x4.mul(z, f32x4.splat(-0.5)));
+  let r = f32x4.add(f, y);
+  r = f32x4.add(r, f32x4.mul(e, f32x4.splat(LOG_LN2_HI)));
+  // 0 → −Infinity; x < 0 → NaN; +Infinity and NaN → x itself.
+  const ok = v128.and(f32x4.gt(x, f32x4.splat(0)), f32x4.lt(x, f32x4.splat(Infinity)));
+  let special = v128.bitselect(f32x4.splat(NaN), x, f32x4.lt(x, f32x4.splat(0)));
+  special = v128.bitselect(f32x4.splat(-Infinity), special, f32x4.eq(x, f32x4.splat(0)));
+  return v128.bitselect(r, special, ok);
+}
+
+// @ts-ignore: decorator
+@inline export function ln1(x: f32): f32 {
+  if (!(x > 0 && x < Infinity)) return x == 0 ? -Infinity : x < 0 ? NaN : x;
+  const sub = x < LOG_MIN_NORMAL;
+  const xs = sub ? x * LOG_TWO23 : x;
+  const bits = reinterpret<i32>(xs);
+  let e = <f32>((bits >>> 23) - 126);
+  if (sub) e -= 23;
+  const m = reinterpret<f32>((bits & LOG_MANT_MASK) | LOG_HALF_BITS);
+  const small = m < LOG_SQRTH;
+  if (small) e -= 1;
+  const f = (m + (small ? m : <f32>0)) - 1;
+  const z = f * f;
+  let p = f * LOG_L0 + LOG_L1;
+  p = p * f + LOG_L2;
+  p = p * f + LOG_L3;
+  p = p * f + LOG_L4;
+  p = p * f + LOG_L5;
+  p = p * f + LOG_L6;
+  p = p * f + LOG_L7;
+  p = p * f + LOG_L8;
+  let y = p * f * z;
+  y = y + e * LOG_LN2_LO;
+  y = y + z * -0.5;
+  let r = f + y;
+  r = r + e * LOG_LN2_HI;
+  return r;
+}
+
+// ---- the normal CDF Φ (gelu) ----
+
+/**
+ * Φ(x) = erfc(−x/√2)/2, from erfc(|x|/√2) on both sides so the negative tail keeps its relative
+ * accuracy (1 + erf(x/√2) would cancel to nothing); x² is split into an exact head and a small
+ * tail before exp, since exp(−x²/2) magnifies its argument's rounding by x²/2. x is clamped to
+ * ±GELU_CLAMP first (Φ is 0 or 1 in f32 beyond). The one definition of gelu's Φ
+ * (elementwise.ts and activation_grad.ts still inline theirs: to be switched over to this).
+ */
+// @ts-ignore: decorator
+@inline export function normalCdf4(x: v128): v128 {
+  const xc = clamp(x, f32x4.splat(-GELU_CLAMP), f32x4.splat(GELU_CLAMP));
+  const z = f32x4.mul(f32x4.abs(xc), f32x4.splat(INV_SQRT2));
+  const t = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.mul(z, f32x4.splat(0.5)), f32x4.splat(1)));
+  const q = erfcPoly4(t);
+  // −x²/2 = −xh²/2 − xl·(x + xh)/2 with xh = x rounded to 12 bits (xh² exact), xl = x − xh.
+  const xh = v128.and(xc, i32x4.splat(SPLIT_MASK));
+  const xl = f32x4.sub(xc, xh);
+  const hi = f32x4.mul(f32x4.mul(xh, xh), f32x4.splat(-0.5));
+  const lo = f32x4.add(f32x4.mul(f32x4.mul(xl, f32x4.add(xc, xh)), f32x4.splat(-0.5)), q);
+  const half = f32x4.mul(f32x4.mul(t, expHiLo4(hi, lo)), f32x4.splat(0.5)); // erfc(|z|)/2
+  return v128.bitselect(f32x4.sub(f32x4.splat(1), half), half, f32x4.ge(xc, f32x4.splat(0)));
+}
+
+// @ts-ignore: decorator
+@inline export function normalCdf1(x: f32): f32 {
+  const xc = min(max(x, -GELU_CLAMP), GELU_CLAMP);
+  const z = abs<f32>(xc) * INV_SQRT2;
+  const t: f32 = 1 / (z * 0.5 + 1);
+  const q = erfcPoly1(t);
+  const xh = reinterpret<f32>(reinterpret<i32>(xc) & SPLIT_MASK);
+  const xl = xc - xh;
+  const hi = xh * xh * -0.5;
+  const lo = xl * (xc + xh) * -0.5 + q;
+  const half = t * expHiLo1(hi, lo) * 0.5;
+  return xc >= 0 ? <f32>1 - half : half;
+}
+
+// ---- max with NaN, horizontal sums and row maxima ----
+
+// The max rule of pooling and maxout: v replaces the running max m when v > m, or when v is NaN
+// and m is not yet. Ties keep the earlier element; the first NaN wins and stays.
+//   v128.andnot(a, b) = a & ~b:  (m == m) & ~(v <= m)  ⇔  m not NaN and (v > m or v is NaN).
+
+// @ts-ignore: decorator
+@inline export function takesMax4(v: v128, m: v128): v128 {
+  return v128.andnot(f32x4.eq(m, m), f32x4.le(v, m));
+}
+
+// @ts-ignore: decorator
+@inline export function takesMax1(v: f32, m: f32): bool {
+  return (m == m) & !(v <= m);
+}
+
+/** Sum of the four lanes, as (v0 + v1) + (v2 + v3). */
+// @ts-ignore: decorator
+@inline export function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Largest of n ≥ 1 floats at p; NaN if any is NaN. */
+export function rowMax(p: usize, n: i32): f32 {
+  let m: f32 = load<f32>(p);
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      let v = v128.load(p);
+      for (c = 4; c + 4 <= n; c += 4) v = f32x4.max(v, v128.load(p + (<usize>c << 2)));
+      v = f32x4.max(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+      v = f32x4.max(v, v128.shuffle<f32>(v, v, 1, 0, 3, 2));
+      m = f32x4.extract_lane(v, 0);
+    }
+  }
+  for (; c < n; c++) m = max(m, load<f32>(p + (<usize>c << 2)));
+  return m;
 }

@@ -1,3 +1,4 @@
+import { takesMax1, takesMax4 } from './math';
 import { loadPartial, storeLanes } from './simd';
 
 // Pooling kernels over NHWC float32, SIMD across channels (contiguous in NHWC).
@@ -17,19 +18,8 @@ import { loadPartial, storeLanes } from './simd';
 
 const ROW: usize = 12; // bytes per table entry: [start, end, count] as i32
 
-// Max with argmax. A tap replaces the running max m when v > m, or when v is NaN and m is not yet:
-// ties keep the earlier tap (row-major window order) and the first NaN wins and stays.
-//   v128.andnot(a, b) = a & ~b:  (m == m) & ~(v <= m)  ⇔  m not NaN and (v > m or v is NaN).
-
-// @ts-ignore: decorator
-@inline function takes(v: v128, m: v128): v128 {
-  return v128.andnot(f32x4.eq(m, m), f32x4.le(v, m));
-}
-
-// @ts-ignore: decorator
-@inline function takesf(v: f32, m: f32): bool {
-  return (m == m) & !(v <= m);
-}
+// Max with argmax follows math.ts' max rule (takesMax): ties keep the earlier tap (row-major
+// window order) and the first NaN wins and stays.
 
 /**
  * Max of 4 channels over a window (values only): pmax with an exact NaN flag per tap, so any
@@ -53,15 +43,15 @@ function maxExact4(p0: usize, y0: i32, y1: i32, x0: i32, x1: i32, rowStep: usize
 }
 
 /**
- * Max pooling. y [N, OH, OW, C]; if `indices` ≠ 0 it receives, per output element, the i32 flat
- * offset ((n·H + iy)·W + ix)·C + c of the winning input element. Windows from `win` (see above).
+ * Max pooling, values only. y [N, OH, OW, C]; windows from `win` (see above). Of equal values the
+ * first is kept, and any NaN in a window gives NaN (the argmax kernel's rule, without the index).
  */
 export function maxpool2d_nhwc_f32(
-  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, y: usize, indices: usize,
+  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, y: usize,
 ): void {
   const pixelBytes = <usize>C << 2;
   const cols = win + <usize>OH * ROW;
-  let out: usize = 0; // byte offset of the current output pixel in y (and in indices)
+  let out: usize = 0; // byte offset of the current output pixel in y
   for (let n = 0; n < N; n++) {
     for (let oy = 0; oy < OH; oy++) {
       const y0 = load<i32>(win + <usize>oy * ROW), y1 = load<i32>(win + <usize>oy * ROW, 4);
@@ -71,50 +61,95 @@ export function maxpool2d_nhwc_f32(
         const first = ((n * H + y0) * W + x0) * C;
         const p0 = x + (<usize>first << 2);
         const rowStep = <usize>W * pixelBytes;
+        let c = 0;
+        if (ASC_FEATURE_SIMD) {
+          // f32x4.max is a long instruction sequence on x64 (NaN and ±0 rules) and a 9-tap chain
+          // of it is latency-bound, so: pmax (one maxps; `m < v ? v : m` keeps the first of equal
+          // values, as the argmax kernel does), and a running sum that turns NaN if the window
+          // holds a NaN. A NaN sum can also come from +∞ + −∞ or overflow, so a block whose sum
+          // is NaN is redone with exact per-tap NaN flags (rare inputs only).
+          for (; c + 16 <= C; c += 16) {
+            const cb = <usize>c << 2;
+            let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0;
+            let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+            let row = p0 + cb;
+            for (let iy = y0; iy < y1; iy++) {
+              let p = row;
+              for (let ix = x0; ix < x1; ix++) {
+                const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+                m0 = f32x4.pmax(m0, v0); s0 = f32x4.add(s0, v0);
+                m1 = f32x4.pmax(m1, v1); s1 = f32x4.add(s1, v1);
+                m2 = f32x4.pmax(m2, v2); s2 = f32x4.add(s2, v2);
+                m3 = f32x4.pmax(m3, v3); s3 = f32x4.add(s3, v3);
+                p += pixelBytes;
+              }
+              row += rowStep;
+            }
+            const yo = y + out + cb;
+            const suspect = v128.or(v128.or(f32x4.ne(s0, s0), f32x4.ne(s1, s1)), v128.or(f32x4.ne(s2, s2), f32x4.ne(s3, s3)));
+            if (v128.any_true(suspect)) {
+              maxExact4(p0 + cb, y0, y1, x0, x1, rowStep, pixelBytes, yo);
+              maxExact4(p0 + cb + 16, y0, y1, x0, x1, rowStep, pixelBytes, yo + 16);
+              maxExact4(p0 + cb + 32, y0, y1, x0, x1, rowStep, pixelBytes, yo + 32);
+              maxExact4(p0 + cb + 48, y0, y1, x0, x1, rowStep, pixelBytes, yo + 48);
+            } else {
+              v128.store(yo, m0); v128.store(yo, m1, 16); v128.store(yo, m2, 32); v128.store(yo, m3, 48);
+            }
+          }
+          for (; c + 4 <= C; c += 4) {
+            const cb = <usize>c << 2;
+            maxExact4(p0 + cb, y0, y1, x0, x1, rowStep, pixelBytes, y + out + cb);
+          }
+          if (c < C) {
+            maxPartial(p0, first, c, C, y0, y1, x0, x1, rowStep, W * C, y + out, 0);
+            c = C;
+          }
+        }
+        for (; c < C; c++) {
+          const cb = <usize>c << 2;
+          let m = load<f32>(p0 + cb);
+          let row = p0 + cb;
+          for (let iy = y0; iy < y1; iy++) {
+            let p = row;
+            for (let ix = x0; ix < x1; ix++) {
+              const v = load<f32>(p);
+              // As the SIMD body: first of equal values, NaN wins.
+              m = m != m ? m : (v != v || m < v ? v : m);
+              p += pixelBytes;
+            }
+            row += rowStep;
+          }
+          store<f32>(y + out + cb, m);
+        }
+        out += pixelBytes;
+      }
+    }
+  }
+}
+
+/**
+ * Max pooling with argmax. y [N, OH, OW, C], and indices (i32, same shape) the flat offset
+ * ((n·H + iy)·W + ix)·C + c of each winning input element. Windows from `win` (see above).
+ */
+export function maxpool2d_nhwc_f32_argmax(
+  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, y: usize, indices: usize,
+): void {
+  const pixelBytes = <usize>C << 2;
+  const cols = win + <usize>OH * ROW;
+  let out: usize = 0; // byte offset of the current output pixel in y and in indices
+  for (let n = 0; n < N; n++) {
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = load<i32>(win + <usize>oy * ROW), y1 = load<i32>(win + <usize>oy * ROW, 4);
+      for (let ox = 0; ox < OW; ox++) {
+        const x0 = load<i32>(cols + <usize>ox * ROW), x1 = load<i32>(cols + <usize>ox * ROW, 4);
+        const first = ((n * H + y0) * W + x0) * C;
+        const p0 = x + (<usize>first << 2);
+        const rowStep = <usize>W * pixelBytes;
         const rowPix = W * C;
         let c = 0;
         if (ASC_FEATURE_SIMD) {
           const iota = i32x4(0, 1, 2, 3);
-          if (indices == 0) {
-            // Values only. f32x4.max is a long instruction sequence on x64 (NaN and ±0 rules) and
-            // a 9-tap chain of it is latency-bound, so: pmax (one maxps; `m < v ? v : m` keeps
-            // the first of equal values, as the indexed path does), and a running sum that turns
-            // NaN if the window holds a NaN. A NaN sum can also come from +∞ + −∞ or overflow, so
-            // a block whose sum is NaN is redone with exact per-tap NaN flags (rare inputs only).
-            for (; c + 16 <= C; c += 16) {
-              const cb = <usize>c << 2;
-              let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0;
-              let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
-              let row = p0 + cb;
-              for (let iy = y0; iy < y1; iy++) {
-                let p = row;
-                for (let ix = x0; ix < x1; ix++) {
-                  const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-                  m0 = f32x4.pmax(m0, v0); s0 = f32x4.add(s0, v0);
-                  m1 = f32x4.pmax(m1, v1); s1 = f32x4.add(s1, v1);
-                  m2 = f32x4.pmax(m2, v2); s2 = f32x4.add(s2, v2);
-                  m3 = f32x4.pmax(m3, v3); s3 = f32x4.add(s3, v3);
-                  p += pixelBytes;
-                }
-                row += rowStep;
-              }
-              const yo = y + out + cb;
-              const suspect = v128.or(v128.or(f32x4.ne(s0, s0), f32x4.ne(s1, s1)), v128.or(f32x4.ne(s2, s2), f32x4.ne(s3, s3)));
-              if (v128.any_true(suspect)) {
-                maxExact4(p0 + cb, y0, y1, x0, x1, rowStep, pixelBytes, yo);
-                maxExact4(p0 + cb + 16, y0, y1, x0, x1, rowStep, pixelBytes, yo + 16);
-                maxExact4(p0 + cb + 32, y0, y1, x0, x1, rowStep, pixelBytes, yo + 32);
-                maxExact4(p0 + cb + 48, y0, y1, x0, x1, rowStep, pixelBytes, yo + 48);
-              } else {
-                v128.store(yo, m0); v128.store(yo, m1, 16); v128.store(yo, m2, 32); v128.store(yo, m3, 48);
-              }
-            }
-            for (; c + 4 <= C; c += 4) {
-              const cb = <usize>c << 2;
-              maxExact4(p0 + cb, y0, y1, x0, x1, rowStep, pixelBytes, y + out + cb);
-            }
-          }
-          // With indices: 8 channels a block (values, indices, taps and masks: 9 live vectors).
+          // 8 channels a block (values, indices, taps and masks: 9 live vectors).
           for (; c + 8 <= C; c += 8) {
             const cb = <usize>c << 2;
             let m0 = v128.load(p0 + cb), m1 = v128.load(p0 + cb, 16);
@@ -124,7 +159,7 @@ export function maxpool2d_nhwc_f32(
               let p = row, pix = rowFirst;
               for (let ix = x0; ix < x1; ix++) {
                 const v0 = v128.load(p), v1 = v128.load(p, 16);
-                const t0 = takes(v0, m0), t1 = takes(v1, m1);
+                const t0 = takesMax4(v0, m0), t1 = takesMax4(v1, m1);
                 const vp = i32x4.splat(pix);
                 m0 = v128.bitselect(v0, m0, t0); i0 = v128.bitselect(vp, i0, t0);
                 m1 = v128.bitselect(v1, m1, t1); i1 = v128.bitselect(vp, i1, t1);
@@ -134,12 +169,10 @@ export function maxpool2d_nhwc_f32(
             }
             const yo = y + out + cb;
             v128.store(yo, m0); v128.store(yo, m1, 16);
-            if (indices != 0) {
-              const io = indices + out + cb;
-              const lane = i32x4.add(i32x4.splat(c), iota);
-              v128.store(io, i32x4.add(i0, lane));
-              v128.store(io, i32x4.add(i1, i32x4.add(lane, i32x4.splat(4))), 16);
-            }
+            const io = indices + out + cb;
+            const lane = i32x4.add(i32x4.splat(c), iota);
+            v128.store(io, i32x4.add(i0, lane));
+            v128.store(io, i32x4.add(i1, i32x4.add(lane, i32x4.splat(4))), 16);
           }
           for (; c + 4 <= C; c += 4) {
             const cb = <usize>c << 2;
@@ -150,7 +183,7 @@ export function maxpool2d_nhwc_f32(
               let p = row, pix = rowFirst;
               for (let ix = x0; ix < x1; ix++) {
                 const v0 = v128.load(p);
-                const t0 = takes(v0, m0);
+                const t0 = takesMax4(v0, m0);
                 m0 = v128.bitselect(v0, m0, t0);
                 i0 = v128.bitselect(i32x4.splat(pix), i0, t0);
                 p += pixelBytes; pix += C;
@@ -158,29 +191,10 @@ export function maxpool2d_nhwc_f32(
               row += rowStep; rowFirst += rowPix;
             }
             v128.store(y + out + cb, m0);
-            if (indices != 0) v128.store(indices + out + cb, i32x4.add(i0, i32x4.add(i32x4.splat(c), iota)));
+            v128.store(indices + out + cb, i32x4.add(i0, i32x4.add(i32x4.splat(c), iota)));
           }
           if (c < C) {
-            // The last 1–3 channels as one partial vector (unused lanes load zeros, never past the
-            // pixel's channels), with the indexed path's first-wins/NaN rule for both paths.
-            const cb = <usize>c << 2;
-            const nr = C - c;
-            let m0 = loadPartial(p0 + cb, nr);
-            let i0 = i32x4.splat(first);
-            let row = p0 + cb, rowFirst = first;
-            for (let iy = y0; iy < y1; iy++) {
-              let p = row, pix = rowFirst;
-              for (let ix = x0; ix < x1; ix++) {
-                const v0 = loadPartial(p, nr);
-                const t0 = takes(v0, m0);
-                m0 = v128.bitselect(v0, m0, t0);
-                i0 = v128.bitselect(i32x4.splat(pix), i0, t0);
-                p += pixelBytes; pix += C;
-              }
-              row += rowStep; rowFirst += rowPix;
-            }
-            storeLanes(y + out + cb, m0, nr);
-            if (indices != 0) storeLanes(indices + out + cb, i32x4.add(i0, i32x4.add(i32x4.splat(c), iota)), nr);
+            maxPartial(p0, first, c, C, y0, y1, x0, x1, rowStep, rowPix, y + out, indices + out);
             c = C;
           }
         }
@@ -193,25 +207,50 @@ export function maxpool2d_nhwc_f32(
             let p = row, pix = rowFirst;
             for (let ix = x0; ix < x1; ix++) {
               const v = load<f32>(p);
-              if (indices == 0) {
-                // As the values-only SIMD body: first of equal values, NaN wins.
-                m = m != m ? m : (v != v || m < v ? v : m);
-              } else {
-                const t = takesf(v, m);
-                m = select<f32>(v, m, t);
-                i = select<i32>(pix, i, t);
-              }
+              const t = takesMax1(v, m);
+              m = select<f32>(v, m, t);
+              i = select<i32>(pix, i, t);
               p += pixelBytes; pix += C;
             }
             row += rowStep; rowFirst += rowPix;
           }
           store<f32>(y + out + cb, m);
-          if (indices != 0) store<i32>(indices + out + cb, i + c);
+          store<i32>(indices + out + cb, i + c);
         }
         out += pixelBytes;
       }
     }
   }
+}
+
+/**
+ * The last 1–3 channels c.. of one window as one partial vector (unused lanes load zeros, never
+ * past the pixel's channels), with the argmax rule; the values go to yo + 4c, the indices (if io
+ * ≠ 0) to io + 4c. Shared by both max kernels.
+ */
+// @ts-ignore: decorator
+@inline function maxPartial(
+  p0: usize, first: i32, c: i32, C: i32, y0: i32, y1: i32, x0: i32, x1: i32, rowStep: usize, rowPix: i32, yo: usize, io: usize,
+): void {
+  const pixelBytes = <usize>C << 2;
+  const cb = <usize>c << 2;
+  const nr = C - c;
+  let m0 = loadPartial(p0 + cb, nr);
+  let i0 = i32x4.splat(first);
+  let row = p0 + cb, rowFirst = first;
+  for (let iy = y0; iy < y1; iy++) {
+    let p = row, pix = rowFirst;
+    for (let ix = x0; ix < x1; ix++) {
+      const v0 = loadPartial(p, nr);
+      const t0 = takesMax4(v0, m0);
+      m0 = v128.bitselect(v0, m0, t0);
+      i0 = v128.bitselect(i32x4.splat(pix), i0, t0);
+      p += pixelBytes; pix += C;
+    }
+    row += rowStep; rowFirst += rowPix;
+  }
+  storeLanes(yo + cb, m0, nr);
+  if (io != 0) storeLanes(io + cb, i32x4.add(i0, i32x4.add(i32x4.splat(c), i32x4(0, 1, 2, 3))), nr);
 }
 
 /**
@@ -389,7 +428,7 @@ export function mixedpool2d_nhwc_f32(
               let p = row;
               for (let ix = x0; ix < x1; ix++) {
                 const v = v128.load(p);
-                m0 = v128.bitselect(v, m0, takes(v, m0));
+                m0 = v128.bitselect(v, m0, takesMax4(v, m0));
                 s0 = f32x4.add(s0, v);
                 p += pixelBytes;
               }
@@ -408,7 +447,7 @@ export function mixedpool2d_nhwc_f32(
             let p = row;
             for (let ix = x0; ix < x1; ix++) {
               const v = load<f32>(p);
-              m = select<f32>(v, m, takesf(v, m));
+              m = select<f32>(v, m, takesMax1(v, m));
               s += v;
               p += pixelBytes;
             }

@@ -492,9 +492,9 @@ async function runTraining(c) {
   return results;
 }
 
-/** GFLOP/s of peak_f32x4 in the build simdcnn runs (a separate instance of the same .wasm). */
+/** GFLOP/s of peak_f32x4 in the build simdcnn runs (build/extras-<build>.wasm: same source, same flags). */
 async function peakProbe(build) {
-  const bytes = readFileSync(new URL(`../dist/wasm/${build}.wasm`, import.meta.url));
+  const bytes = readFileSync(new URL(`../build/extras-${build}.wasm`, import.meta.url));
   const { instance } = await WebAssembly.instantiate(bytes, {});
   const peak = instance.exports.peak_f32x4;
   peak(1 << 20); // tier up

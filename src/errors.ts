@@ -21,10 +21,10 @@ export class DTypeError extends SimdcnnError {}
 /** Use of a tensor after `dispose()` (directly or by the `tidy` that owned it). */
 export class DisposedError extends SimdcnnError {}
 
-/** Linear memory could not grow; earlier tensors stay intact. */
+/** Linear memory could not grow; earlier tensors stay intact. `op` names the op that asked. */
 export class OutOfMemoryError extends SimdcnnError {
-  constructor(readonly requestedBytes: number, readonly inUseBytes: number, detail = '') {
-    super(`out of wasm memory: requested ${requestedBytes} bytes with ${inUseBytes} bytes in use${detail}`);
+  constructor(readonly requestedBytes: number, readonly inUseBytes: number, detail = '', readonly op = '') {
+    super(`${op ? `${op}: ` : ''}out of wasm memory: requested ${requestedBytes} bytes with ${inUseBytes} bytes in use${detail}`);
   }
 }
 

@@ -3,10 +3,10 @@ export { init, backend, type Backend, type InitOptions } from './runtime/wasm.js
 export { Tensor, tensor, zeros, fill, tidy, keep, memoryStats, type DType, type TensorData } from './tensor.js';
 export { SimdcnnError, ShapeError, ArgumentError, DTypeError, DisposedError, OutOfMemoryError, InitError, FormatError, NotFoundError } from './errors.js';
 export { conv2d, conv1d, conv2dTranspose, locallyConnected2d, type Conv2dOptions, type Conv1dOptions, type Conv2dTransposeOptions, type LocallyConnected2dOptions } from './ops/conv.js';
-export { dense, flatten, type DenseOptions } from './ops/dense.js';
+export { dense, flatten, denseBackpropInput, denseBackpropFilter, biasGrad, type DenseOptions } from './ops/dense.js';
 export { maxPool2d, avgPool2d, lpPool2d, mixedPool2d, globalAvgPool2d, globalMaxPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, type MaxPool2dOptions, type AvgPool2dOptions, type LpPool2dOptions, type MixedPool2dOptions, type GlobalPool2dOptions, type AdaptiveAvgPool2dOptions, type AdaptiveMaxPool2dOptions, type PoolWithIndices, type PoolPadding } from './ops/pool.js';
 export { relu, leakyRelu, prelu, elu, selu, sigmoid, tanh, swish, gelu, softmax, logSoftmax, maxout, type Activation, type ActivationName } from './ops/activation.js';
-export { conv2dBackpropInput, conv2dBackpropFilter, conv1dBackpropInput, conv1dBackpropFilter, conv2dTransposeBackpropInput, conv2dTransposeBackpropFilter, locallyConnected2dBackpropInput, locallyConnected2dBackpropFilter, denseBackpropInput, denseBackpropFilter, biasGrad } from './ops/conv-backprop.js';
+export { conv2dBackpropInput, conv2dBackpropFilter, conv1dBackpropInput, conv1dBackpropFilter, conv2dTransposeBackpropInput, conv2dTransposeBackpropFilter, locallyConnected2dBackpropInput, locallyConnected2dBackpropFilter } from './ops/conv-backprop.js';
 export { parseIdx, encodeIdx, DataError, type IdxData, type IdxDType, type IdxArray } from './data/idx.js';
 export { mnistFromIdx, toTensors, type MnistSet, type MnistFiles, type ToTensorsOptions } from './data/mnist.js';
 export * as optimizers from './optimizers.js'; export type { Optimizer, OptimizerName, OptimizerConfig, OptimizerState, SgdOptions, AdagradOptions, RmspropOptions, AdamOptions } from './optimizers.js';

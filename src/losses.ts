@@ -2,9 +2,10 @@ import { ArgumentError, ShapeError, fmtShape } from './errors.js';
 import { empty, Tensor } from './tensor.js';
 import { rt } from './runtime/wasm.js';
 import { expectBool, expectNumber, expectOptions, expectTensor } from './ops/check.js';
+import { sameShape } from './ops/shape.js';
 
 // Losses: the scalar value and its gradient with respect to each differentiable input, from one
-// kernel call of assembly/loss.ts each. Conventions, for every loss:
+// kernel call of assembly/losses.ts each. Conventions, for every loss:
 // - `reduction: 'mean'` (default) divides the summed per-row losses by the batch size N (the first
 //   dim); meanSquaredError alone means over *all* elements. `'sum'` returns the plain sum.
 // - grads are new float32 tensors the caller owns, one per differentiable input, in argument
@@ -119,14 +120,14 @@ export function contrastive(a: Tensor, b: Tensor, same: Tensor, options?: Contra
   const margin = expectNumber(op, 'margin', o.margin, 1, 0);
   const ta = expectTensor(op, 'a', a, 2);
   const tb = expectTensor(op, 'b', b, 2);
-  sameShape(op, 'a', ta, 'b', tb);
+  expectSameShape(op, 'a', ta, 'b', tb);
   const ts = pairLabels(op, same);
   checkRows(op, 'a', ta, 'same', ts);
   const [N, D] = ta.shape;
   if (N === 0) throw new ShapeError(`${op}: a needs at least one row, got ${fmtShape(ta.shape)}`);
   const da = grad ? empty(ta.shape) : null;
   const db = grad ? empty(tb.shape) : null;
-  const sum = rt().kernels.contrastive_loss_f32(
+  const sum = rt().kernels.contrastive_f32(
     ta.ptr, tb.ptr, ts.ptr, ts.dtype === 'int32' ? 1 : 0, N, D, margin, scale(N), da ? da.ptr : 0, db ? db.ptr : 0,
   );
   return { loss: reduce(sum, N), grads: da && db ? [da, db] : [] };
@@ -145,12 +146,12 @@ export function triplet(anchor: Tensor, positive: Tensor, negative: Tensor, opti
   const ta = expectTensor(op, 'anchor', anchor, 2);
   const tp = expectTensor(op, 'positive', positive, 2);
   const tn = expectTensor(op, 'negative', negative, 2);
-  sameShape(op, 'anchor', ta, 'positive', tp);
-  sameShape(op, 'anchor', ta, 'negative', tn);
+  expectSameShape(op, 'anchor', ta, 'positive', tp);
+  expectSameShape(op, 'anchor', ta, 'negative', tn);
   const [N, D] = ta.shape;
   if (N === 0) throw new ShapeError(`${op}: anchor needs at least one row, got ${fmtShape(ta.shape)}`);
   const g = grad ? [empty(ta.shape), empty(ta.shape), empty(ta.shape)] : [];
-  const sum = rt().kernels.triplet_loss_f32(
+  const sum = rt().kernels.triplet_f32(
     ta.ptr, tp.ptr, tn.ptr, N, D, margin, scale(N), grad ? g[0].ptr : 0, grad ? g[1].ptr : 0, grad ? g[2].ptr : 0,
   );
   return { loss: reduce(sum, N), grads: g };
@@ -169,7 +170,7 @@ export function klDivergence(p: Tensor, q: Tensor, options?: LossOptions): LossR
   const { scale, grad, reduce } = common(op, o);
   const tp = expectTensor(op, 'p', p, 2);
   const tq = expectTensor(op, 'q', q, 2);
-  sameShape(op, 'p', tp, 'q', tq);
+  expectSameShape(op, 'p', tp, 'q', tq);
   const [N] = classShape(op, 'p', tp);
   nonNegative(op, 'p', tp);
   nonNegative(op, 'q', tq);
@@ -188,7 +189,7 @@ export function meanSquaredError(pred: Tensor, target: Tensor, options?: LossOpt
   const { scale, grad, reduce } = common(op, o);
   const tp = expectTensor(op, 'pred', pred);
   const tt = expectTensor(op, 'target', target);
-  sameShape(op, 'pred', tp, 'target', tt);
+  expectSameShape(op, 'pred', tp, 'target', tt);
   if (tp.size === 0) throw new ShapeError(`${op}: pred is empty ${fmtShape(tp.shape)}`);
   const dx = grad ? empty(tp.shape) : null;
   const sum = rt().kernels.squared_error_f32(tp.ptr, tt.ptr, tp.size, scale(tp.size), dx ? dx.ptr : 0);
@@ -270,8 +271,8 @@ function checkIndices(op: string, xName: string, x: Tensor, y: Tensor): void {
   }
 }
 
-function sameShape(op: string, aName: string, a: Tensor, bName: string, b: Tensor): void {
-  if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
+function expectSameShape(op: string, aName: string, a: Tensor, bName: string, b: Tensor): void {
+  if (!sameShape(a.shape, b.shape)) {
     throw new ShapeError(`${op}: ${bName} must have the shape of ${aName}, got ${aName} ${fmtShape(a.shape)} and ${bName} ${fmtShape(b.shape)}`);
   }
 }

@@ -1,9 +1,10 @@
 import { ArgumentError, DisposedError, ShapeError, fmtShape } from './errors.js';
 import { expectBool, expectNumber, expectOptions, expectTensor } from './ops/check.js';
+import { sameShape } from './ops/shape.js';
 import { onReset, rt, type Kernels } from './runtime/wasm.js';
 import type { Tensor } from './tensor.js';
 
-// Optimizers: PyTorch's update rules (torch.optim), run in wasm (assembly/optim.ts), one kernel
+// Optimizers: PyTorch's update rules (torch.optim), run in wasm (assembly/optimizers.ts), one kernel
 // call per parameter that updates it in place. Per-parameter state (momentum, squared-gradient
 // averages, …) lives in one linear-memory block per parameter, allocated at the parameter's first
 // step and freed when the parameter is disposed or the optimizer is. State is keyed by the
@@ -386,7 +387,3 @@ class WasmOptimizer<C extends OptimizerConfig & { readonly learningRate: number 
 }
 
 const NO_BUFFERS: readonly number[] = [];
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}

@@ -84,6 +84,7 @@ export class Tensor {
 
   /** Throw a DisposedError naming `op` if this tensor was disposed. @internal */
   check(op: string, arg = 'tensor'): this {
+    rt().heap.op = op;
     if (this.disposed) throw new DisposedError(`${op}: ${arg} ${fmtShape(this.shape)} was disposed`);
     return this;
   }
@@ -199,6 +200,7 @@ export function tensor(data: TensorData, shape?: readonly number[], dtype: DType
   if (sizeOf(s) !== flat.length) {
     throw new ShapeError(`tensor: shape ${fmtShape(s)} holds ${sizeOf(s)} elements but data has ${flat.length}`);
   }
+  rt().heap.op = 'tensor';
   const t = empty(s, dtype);
   const view = t.view();
   // Typed arrays of integers need no int32 check; nested data was checked by flatten.
@@ -225,6 +227,7 @@ export function tensor(data: TensorData, shape?: readonly number[], dtype: DType
 /** A float32 tensor of zeros. */
 export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
   checkShape('zeros', shape);
+  rt().heap.op = 'zeros';
   const t = empty(shape, dtype);
   t.view().fill(0);
   return t;
@@ -233,6 +236,7 @@ export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tenso
 /** A tensor of `shape` filled with `value`. */
 export function fill(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor {
   checkShape('fill', shape);
+  rt().heap.op = 'fill';
   const t = empty(shape, dtype);
   t.view().fill(value);
   return t;

@@ -41,6 +41,19 @@ test('init({ module }) accepts bytes and a Response', async () => {
   assert.is(backend(), 'simd');
 });
 
+test('init({ module: file URL }) reads the file in Node; a missing file is an InitError naming it', async () => {
+  const { pathToFileURL } = await import('node:url');
+  assert.is(await init({ module: pathToFileURL('build/scalar.wasm') }), 'scalar');
+  const missing = pathToFileURL('build/no-such.wasm');
+  try {
+    await init({ module: missing });
+    assert.unreachable('expected InitError');
+  } catch (e) {
+    assert.instance(e, InitError);
+    assert.match((e as Error).message, missing.href);
+  }
+});
+
 test('init rejects a module of another build than the backend asked for, unknown backends and non-modules', async () => {
   try {
     await init({ module: new WebAssembly.Module(scalarBytes), backend: 'simd' });

@@ -1,9 +1,11 @@
 // Test runner: bundle every tests/**/*.test.ts with esbuild (each bundle has its own copy of the
-// library, so tests that force a backend do not disturb others), run them with uvu, and end with
-// the line CI reads: `N passed, N failed`. Arguments filter test files by substring.
+// library, so tests that force a backend do not disturb others), run each in its own process
+// through tests/uvu-file.mjs, which writes the file's counts as JSON, and end with the line CI
+// reads: `N passed, N failed`. A file that exits non-zero without reporting a failure (a crash,
+// an import error, a hang cut short) counts as one failure. Arguments filter test files by substring.
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const filters = process.argv.slice(2);
@@ -39,15 +41,17 @@ for (const file of files) {
   const out = join(outdir, relative('tests', file)).replace(/\.ts$/, '.mjs');
   // A test file may ask for engine flags on its first line: `// node-flags: --flag ...`.
   const flags = (readFileSync(file, 'utf8').match(/^\/\/ node-flags: (.*)$/m) || [])[1]?.split(/\s+/) ?? [];
-  const r = spawnSync(process.execPath, [...flags, out], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  const result = out.replace(/\.mjs$/, '.result.json');
+  const r = spawnSync(process.execPath, [...flags, 'tests/uvu-file.mjs', out, result], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
-  const num = (label) => Number((r.stdout.match(new RegExp(`${label}:\\s+(\\d+)`)) || [])[1] || 0);
-  const total = num('Total'), ok = num('Passed'), skip = num('Skipped');
-  passed += ok;
-  skipped += skip;
-  failed += total - ok - skip;
-  if (r.status !== 0 && total - ok - skip === 0) {
+  const counts = existsSync(result) ? JSON.parse(readFileSync(result, 'utf8')) : null;
+  if (counts) {
+    passed += counts.passed;
+    skipped += counts.skipped;
+    failed += counts.failed;
+  }
+  if (r.status !== 0 && !(counts && counts.failed > 0)) {
     // Crashed before or after its tests: count the file as one failure.
     failed += 1;
     console.error(`${file}: exited with status ${r.status}${r.signal ? ` (${r.signal})` : ''}`);

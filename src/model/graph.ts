@@ -209,4 +209,17 @@ export class Graph {
       return t;
     });
   }
+
+  /** Check targets: one per output, each a live tensor with the inputs' batch size. */
+  checkTargets(op: string, xs: Tensor[], y: unknown): Tensor[] {
+    const list = Array.isArray(y) ? y : [y];
+    if (list.length !== this.outputs.length) throw new ArgumentError(`${op}: the model has ${this.outputs.length} output(s), got ${list.length} target tensor(s)`);
+    return list.map((t, i) => {
+      const what = this.outputs.length > 1 ? `y[${i}]` : 'y';
+      if (!t || typeof (t as Tensor).check !== 'function') throw new ArgumentError(`${op}: ${what} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+      (t as Tensor).check(op, what);
+      if ((t as Tensor).shape[0] !== xs[0].shape[0]) throw new ShapeError(`${op}: ${what} must have the same batch size as x (${xs[0].shape[0]}), got ${fmtShape((t as Tensor).shape)}`);
+      return t as Tensor;
+    });
+  }
 }

@@ -5,8 +5,9 @@ import type { Layer } from '../layers/layer.js';
 import { seededRandom } from '../layers/initializers.js';
 import { Graph } from './graph.js';
 import { SymbolicTensor } from './symbolic.js';
-import { resolveLoss, type LossName, type MetricName, type ModelLossFunction, type ResolvedLoss } from './training.js';
+import { fitSettings, positiveInt, resolveLoss, type LossName, type MetricName, type ModelLossFunction, type ResolvedLoss } from './training.js';
 import { Progress, now, yieldToEventLoop } from './progress.js';
+import { activationBytes, summaryTable } from './report.js';
 import { inferencePlan, type InferencePlan } from './fuse.js';
 import { packWeights, saveModel, unpackWeights, type SavedModel, type WeightsIndex } from './serialize.js';
 import { toFullyConvolutional } from './fcn.js';
@@ -51,7 +52,6 @@ export interface EvaluateResult { loss: number; [metric: string]: number }
 
 export interface MemoryReport { parameters: number; gradients: number; optimizerState: number; activations: number; total: number }
 
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationData', 'verbose', 'onBatchEnd', 'onEpochEnd'];
 let modelCount = 0;
 
 /** What predict returns: one Tensor, or an array when the model was built with an array of outputs. */
@@ -159,29 +159,7 @@ export class Model<Out extends ModelOutput = Tensor> {
   /** The summary table (also printed unless `print: false`). */
   summary(options: { print?: boolean } = {}): string {
     this.alive('summary');
-    const graphLike = this.graph.steps.some((s, i) => s.inputs.length !== 1 || s.inputs[0] !== (i === 0 ? 0 : this.graph.steps[i - 1].output)) || this.inputs.length > 1 || this.outputs.length > 1;
-    const head = ['Layer (type)', 'Output shape', 'Params', ...(graphLike ? ['Reads from'] : [])];
-    const valueName = (v: number) => (v < this.graph.inputCount ? this.inputs[v].name : this.graph.steps.find((s) => s.output === v)!.layer.name);
-    const rows: string[][] = [head];
-    this.inputs.forEach((s) => rows.push([`${s.name} (input)`, fmtShape(['batch', ...s.shape] as never), '0', ...(graphLike ? [''] : [])]));
-    const counted = new Set<Layer>();
-    for (const st of this.graph.steps) {
-      const l = st.layer;
-      const params = counted.has(l) ? '(shared)' : l.countParams().toLocaleString('en-US');
-      counted.add(l);
-      rows.push([`${l.name} (${l.type})`, fmtShape(['batch', ...this.graph.valueShapes[st.output]] as never), params, ...(graphLike ? [st.inputs.map(valueName).join(', ')] : [])]);
-    }
-    const widths = head.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    const line = (r: string[]) => r.map((cell, c) => (c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
-    const rule = '-'.repeat(widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1));
-    const trainable = this.graph.layers.reduce((s, l) => s + (l.trainable ? l.params.reduce((a, p, i) => a + (l.paramTrainable[i] ? p.size : 0), 0) : 0), 0);
-    const total = this.countParams();
-    const text = [
-      `Model: ${this.name}`, rule, line(rows[0]), rule, ...rows.slice(1).map(line), rule,
-      `Total params: ${total.toLocaleString('en-US')}`,
-      `Trainable params: ${trainable.toLocaleString('en-US')}`,
-      `Non-trainable params: ${(total - trainable).toLocaleString('en-US')}`, rule,
-    ].join('\n');
+    const text = summaryTable(this.name, this.inputs, this.outputs, this.graph);
     if (options.print ?? true) console.log(text);
     return text;
   }
@@ -225,30 +203,11 @@ export class Model<Out extends ModelOutput = Tensor> {
     const n = options?.batchSize;
     if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`memory: batchSize must be a positive integer, got ${JSON.stringify(n)}`);
     const training = options.training ?? false;
-    const bytes = (shape: number[]) => n * shape.reduce((a, b) => a * b, 1) * 4;
     const parameters = this.countParams() * 4;
     const trainable = this.trainableParams();
     const gradients = training ? trainable.reduce((s, p) => s + p.bytes, 0) : 0;
     const optimizerState = training && this.optimizer ? this.optimizer.stateBytes(trainable) : 0;
-    const g = this.graph;
-    let activations = 0;
-    if (training) {
-      // Every value, what each step keeps, the targets and the output gradients.
-      for (const s of g.valueShapes) activations += bytes(s);
-      for (const st of g.steps) activations += st.layer.cacheBytes(n);
-      for (const s of this.outputShapes) activations += bytes(s);
-      activations += n * this.targetRowBytes;
-    } else {
-      // Peak of live values when each is freed after its last reader.
-      const remaining = g.readers.slice();
-      let live = g.valueShapes.slice(0, g.inputCount).reduce((s, v) => s + bytes(v), 0);
-      activations = live;
-      for (const st of g.steps) {
-        live += bytes(g.valueShapes[st.output]);
-        activations = Math.max(activations, live);
-        for (const i of st.inputs) if (--remaining[i] === 0) live -= bytes(g.valueShapes[i]);
-      }
-    }
+    const activations = activationBytes(this.graph, n, training, this.targetRowBytes);
     return { parameters, gradients, optimizerState, activations, total: parameters + gradients + optimizerState + activations };
   }
 
@@ -292,7 +251,7 @@ export class Model<Out extends ModelOutput = Tensor> {
     this.alive('evaluate');
     const loss = this.compiled('evaluate');
     const xs = this.graph.checkInputs('evaluate', x);
-    const ys = this.checkTargets('evaluate', xs, y);
+    const ys = this.graph.checkTargets('evaluate', xs, y);
     const batchSize = batchOption('evaluate', options);
     const N = xs[0].shape[0];
     let total = 0;
@@ -324,23 +283,15 @@ export class Model<Out extends ModelOutput = Tensor> {
     this.alive('fit');
     if (this.fitting) throw new ArgumentError(`${this.name}.fit: a fit is already running on this model; await it (or call stop()) first`);
     const loss = this.compiled('fit');
-    if (!options || typeof options !== 'object') throw new ArgumentError('fit: options must be an object');
-    for (const k of Object.keys(options)) if (!FIT_KEYS.includes(k)) throw new ArgumentError(`fit: unknown option '${k}'; accepted: ${FIT_KEYS.join(', ')}`);
+    const { epochs, batchSize, shuffle, verbose } = fitSettings(options);
     const xs = this.graph.checkInputs('fit', x);
-    const ys = this.checkTargets('fit', xs, y);
-    const epochs = positiveInt('fit', 'epochs', options.epochs ?? 1);
-    const batchSize = positiveInt('fit', 'batchSize', options.batchSize ?? 32);
-    const shuffle = options.shuffle ?? true;
-    const verbose = options.verbose ?? 1;
-    if (typeof shuffle !== 'boolean') throw new ArgumentError(`fit: shuffle must be true or false, got ${JSON.stringify(shuffle)}`);
-    if (verbose !== 0 && verbose !== 1) throw new ArgumentError(`fit: verbose must be 0 or 1, got ${JSON.stringify(verbose)}`);
-    for (const k of ['onBatchEnd', 'onEpochEnd'] as const) if (options[k] !== undefined && typeof options[k] !== 'function') throw new ArgumentError(`fit: ${k} must be a function`);
+    const ys = this.graph.checkTargets('fit', xs, y);
     let val: [Tensor[], Tensor[]] | null = null;
     if (options.validationData !== undefined) {
       const v = options.validationData;
       if (!Array.isArray(v) || v.length !== 2) throw new ArgumentError('fit: validationData must be [x, y]');
       const vx = this.graph.checkInputs('fit (validationData)', v[0]);
-      val = [vx, this.checkTargets('fit (validationData)', vx, v[1])];
+      val = [vx, this.graph.checkTargets('fit (validationData)', vx, v[1])];
     }
     const held = [...xs, ...ys, ...(val ? [...val[0], ...val[1]] : [])];
     const holder = `${this.name}.fit`;
@@ -411,7 +362,7 @@ export class Model<Out extends ModelOutput = Tensor> {
     this.alive('trainStep');
     const loss = this.compiled('trainStep');
     const xs = this.graph.checkInputs('trainStep', x);
-    const ys = this.checkTargets('trainStep', xs, y);
+    const ys = this.graph.checkTargets('trainStep', xs, y);
     return this.step(xs, ys, loss);
   }
 
@@ -527,18 +478,6 @@ export class Model<Out extends ModelOutput = Tensor> {
     if (!this.optimizer || !this.loss) throw new ArgumentError(`${op}: call model.compile({ optimizer, loss }) first`);
     return this.loss;
   }
-
-  private checkTargets(op: string, xs: Tensor[], y: unknown): Tensor[] {
-    const list = Array.isArray(y) ? y : [y];
-    if (list.length !== this.outputs.length) throw new ArgumentError(`${op}: the model has ${this.outputs.length} output(s), got ${list.length} target tensor(s)`);
-    return list.map((t, i) => {
-      const what = this.outputs.length > 1 ? `y[${i}]` : 'y';
-      if (!t || typeof (t as Tensor).check !== 'function') throw new ArgumentError(`${op}: ${what} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
-      (t as Tensor).check(op, what);
-      if ((t as Tensor).shape[0] !== xs[0].shape[0]) throw new ShapeError(`${op}: ${what} must have the same batch size as x (${xs[0].shape[0]}), got ${fmtShape((t as Tensor).shape)}`);
-      return t as Tensor;
-    });
-  }
 }
 
 /** `model({ inputs, outputs })`: a model from the functional graph (predict gives an array when outputs is one). */
@@ -547,11 +486,6 @@ export function model<O extends SymbolicTensor | SymbolicTensor[]>(options: Mode
 }
 
 // ---- helpers ----
-
-function positiveInt(op: string, name: string, v: unknown): number {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new ArgumentError(`${op}: ${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return v as number;
-}
 
 function batchOption(op: string, options: unknown): number {
   if (options === undefined) return 256;

@@ -121,3 +121,25 @@ function perRowAccuracy(p: Tensor, t: Tensor): number {
   const b = t.rank === p.rank ? reshape(t, [rows, K]) : reshape(t, [rows]);
   try { return accuracy(a, b); } finally { a.dispose(); b.dispose(); }
 }
+
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationData', 'verbose', 'onBatchEnd', 'onEpochEnd'];
+
+export function positiveInt(op: string, name: string, v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 1) throw new ArgumentError(`${op}: ${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+/** fit's options, checked (unknown keys, types, ranges) before anything runs. */
+export function fitSettings(options: unknown): { epochs: number; batchSize: number; shuffle: boolean; verbose: 0 | 1 } {
+  if (!options || typeof options !== 'object') throw new ArgumentError('fit: options must be an object');
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!FIT_KEYS.includes(k)) throw new ArgumentError(`fit: unknown option '${k}'; accepted: ${FIT_KEYS.join(', ')}`);
+  const epochs = positiveInt('fit', 'epochs', o.epochs ?? 1);
+  const batchSize = positiveInt('fit', 'batchSize', o.batchSize ?? 32);
+  const shuffle = o.shuffle ?? true;
+  const verbose = o.verbose ?? 1;
+  if (typeof shuffle !== 'boolean') throw new ArgumentError(`fit: shuffle must be true or false, got ${JSON.stringify(shuffle)}`);
+  if (verbose !== 0 && verbose !== 1) throw new ArgumentError(`fit: verbose must be 0 or 1, got ${JSON.stringify(verbose)}`);
+  for (const k of ['onBatchEnd', 'onEpochEnd']) if (o[k] !== undefined && typeof o[k] !== 'function') throw new ArgumentError(`fit: ${k} must be a function`);
+  return { epochs, batchSize, shuffle, verbose };
+}

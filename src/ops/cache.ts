@@ -66,13 +66,6 @@ export function planned(key: string, bytes: number, fill: (ptr: number) => void)
   return ptr;
 }
 
-/** Drop every cached plan (frees their memory). */
-export function clearPlans(): void {
-  for (const e of lru.values()) rt().heap.free(e.ptr);
-  lru.clear();
-  lruBytes = 0;
-}
-
 let zero = { ptr: 0, floats: 0 };
 
 /** A read-only row of at least `floats` zeros (padding taps read it). */
@@ -106,12 +99,6 @@ export function scratch(slot: number, bytes: number): number {
   const grown = { ptr: rt().heap.alloc(bytes), bytes };
   scratchBlocks[slot] = grown;
   return grown.ptr;
-}
-
-/** Free the scratch blocks (they are rebuilt on demand). */
-export function releaseScratch(): void {
-  for (const b of scratchBlocks) if (b) rt().heap.free(b.ptr);
-  scratchBlocks.length = 0;
 }
 
 onReset(() => {

@@ -1,182 +1,128 @@
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, zeros, type Tensor } from '../tensor.js';
+import { scratch } from './cache.js';
 import { expectOptions, expectTensor } from './check.js';
+import { runConv } from './conv.js';
+import { im2col, im2colChunk, padSingleChannel, plan } from './pack.js';
 import {
-  conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry, plan, runConv,
-  type Conv1dOptions, type Conv2dOptions, type Conv2dTransposeOptions, type ConvGeometry, type LocallyConnected2dOptions,
-} from './conv.js';
-import { scratch, zeroRow } from './cache.js';
-import { denseRows, im2col, im2colChunk, packGemm } from './conv.js';
+  conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry,
+  type Conv1dGeometryOptions, type Conv2dGeometryOptions, type Conv2dTransposeGeometryOptions, type ConvGeometry,
+  type LocallyConnected2dGeometryOptions,
+} from './shape.js';
 
-// Gradients of the convolutions and of dense, as ops. The input gradient of a convolution is the
-// transposed convolution of dy with the same weights (and vice versa), so both run on the packed
-// indirect GEMM with the forward geometry read backwards; filter gradients have their own kernel
-// (assembly/conv.ts: conv_filter_grad_f32) over the same indirection.
+// Gradients of the convolutions, as ops. The input gradient of a convolution is the transposed
+// convolution of dy with the same weights (and vice versa), so both run on the packed indirect
+// GEMM with the forward geometry read backwards; filter gradients gather im2col chunks of the
+// input and run gemm_tn (assembly/gemm/gemm-tn.ts), except one input channel at stride 1, which
+// has its own kernel (assembly/conv-backprop.ts). Dense gradients and biasGrad are in dense.ts.
 
-type GeometryOptions<T> = Omit<T, 'bias' | 'activation'>;
+/** One convolution family as its gradient ops see it: option keys, ranks, geometry, dy's shape. */
+interface Family<O> {
+  keys: readonly string[];
+  /** Rank of x and dy. */
+  rank: number;
+  /** Rank of w. */
+  wRank: number;
+  geometry(op: string, xShape: readonly number[], wShape: readonly number[], o: O): { g: ConvGeometry; groups: number; flip: boolean };
+}
+
+const CONV2D: Family<Conv2dGeometryOptions> = {
+  keys: ['strides', 'padding', 'dilations', 'groups', 'flip'], rank: 4, wRank: 4, geometry: conv2dGeometry,
+};
+const CONV1D: Family<Conv1dGeometryOptions> = {
+  keys: ['stride', 'padding', 'dilation', 'groups', 'flip'], rank: 3, wRank: 3, geometry: conv1dGeometry,
+};
+const CONV2D_TRANSPOSE: Family<Conv2dTransposeGeometryOptions> = {
+  keys: ['strides', 'padding', 'outputPadding', 'dilations', 'groups'], rank: 4, wRank: 4,
+  geometry: (op, xShape, wShape, o) => ({ ...conv2dTransposeGeometry(op, xShape, wShape, o), flip: false }),
+};
+const LOCALLY_CONNECTED_2D: Family<LocallyConnected2dGeometryOptions> = {
+  keys: ['strides', 'padding'], rank: 4, wRank: 6,
+  geometry: (op, xShape, wShape, o) => ({ g: locallyConnected2dGeometry(op, xShape, wShape, o), groups: 1, flip: false }),
+};
+
+/**
+ * The shared preamble of every gradient op: check its two tensors (dy and w for an input
+ * gradient, x and dy for a filter gradient), the shape argument and the options; the forward geometry.
+ */
+function gradGeometry<O extends object>(
+  f: Family<O>, op: string, kind: 'input' | 'filter', a: Tensor, b: Tensor, shape: readonly number[], options: O | undefined,
+) {
+  const o = expectOptions(op, options, f.keys);
+  const input = kind === 'input';
+  expectTensor(op, input ? 'dy' : 'x', a, f.rank);
+  expectTensor(op, input ? 'w' : 'dy', b, input ? f.wRank : f.rank);
+  checkShapeArg(op, input ? 'xShape' : 'wShape', shape, input ? f.rank : f.wRank);
+  const r = input ? f.geometry(op, shape, b.shape, o) : f.geometry(op, a.shape, shape, o);
+  checkDy(op, input ? a : b, r.g, f.rank);
+  return r;
+}
 
 /** dx of conv2d: dy [N, OH, OW, Cout], w [KH, KW, Cin/groups, Cout] → [N, H, W, Cin] = xShape. */
-export function conv2dBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: GeometryOptions<Conv2dOptions>): Tensor {
-  const op = 'conv2dBackpropInput';
-  const o = expectOptions(op, options, ['strides', 'padding', 'dilations', 'groups', 'flip']);
-  expectTensor(op, 'dy', dy, 4);
-  expectTensor(op, 'w', w, 4);
-  checkShapeArg(op, 'xShape', xShape, 4);
-  const { g, groups, flip } = conv2dGeometry(op, xShape, w.shape, o);
-  checkDy(op, dy, [g.N, g.OH, g.OW, g.Cout]);
-  const dx = empty(xShape);
-  runConv(reverse(g), dy, w, null, groups, flip, null, dx);
-  return dx;
+export function conv2dBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: Conv2dGeometryOptions): Tensor {
+  const { g, groups, flip } = gradGeometry(CONV2D, 'conv2dBackpropInput', 'input', dy, w, xShape, options);
+  return inputGrad(g, dy, w, xShape, groups, flip);
 }
 
 /** dw of conv2d: x [N, H, W, Cin], dy [N, OH, OW, Cout] → [KH, KW, Cin/groups, Cout] = wShape. */
-export function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: GeometryOptions<Conv2dOptions>): Tensor {
-  const op = 'conv2dBackpropFilter';
-  const o = expectOptions(op, options, ['strides', 'padding', 'dilations', 'groups', 'flip']);
-  expectTensor(op, 'x', x, 4);
-  expectTensor(op, 'dy', dy, 4);
-  checkShapeArg(op, 'wShape', wShape, 4);
-  const { g, groups, flip } = conv2dGeometry(op, x.shape, wShape, o);
-  checkDy(op, dy, [g.N, g.OH, g.OW, g.Cout]);
+export function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: Conv2dGeometryOptions): Tensor {
+  const { g, groups, flip } = gradGeometry(CONV2D, 'conv2dBackpropFilter', 'filter', x, dy, wShape, options);
   return filterGrad(g, x, dy, wShape, groups, flip);
 }
 
 /** dx of conv1d: dy [N, OL, Cout], w [K, Cin/groups, Cout] → xShape [N, L, Cin]. */
-export function conv1dBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: GeometryOptions<Conv1dOptions>): Tensor {
-  const op = 'conv1dBackpropInput';
-  const o = expectOptions(op, options, ['stride', 'padding', 'dilation', 'groups', 'flip']);
-  expectTensor(op, 'dy', dy, 3);
-  expectTensor(op, 'w', w, 3);
-  checkShapeArg(op, 'xShape', xShape, 3);
-  const { g, groups, flip } = conv1dGeometry(op, xShape, w.shape, o);
-  checkDy(op, dy, [g.N, g.OW, g.Cout]);
-  const dx = empty(xShape);
-  runConv(reverse(g), dy, w, null, groups, flip, null, dx);
-  return dx;
+export function conv1dBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: Conv1dGeometryOptions): Tensor {
+  const { g, groups, flip } = gradGeometry(CONV1D, 'conv1dBackpropInput', 'input', dy, w, xShape, options);
+  return inputGrad(g, dy, w, xShape, groups, flip);
 }
 
 /** dw of conv1d: x [N, L, Cin], dy [N, OL, Cout] → wShape [K, Cin/groups, Cout]. */
-export function conv1dBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: GeometryOptions<Conv1dOptions>): Tensor {
-  const op = 'conv1dBackpropFilter';
-  const o = expectOptions(op, options, ['stride', 'padding', 'dilation', 'groups', 'flip']);
-  expectTensor(op, 'x', x, 3);
-  expectTensor(op, 'dy', dy, 3);
-  checkShapeArg(op, 'wShape', wShape, 3);
-  const { g, groups, flip } = conv1dGeometry(op, x.shape, wShape, o);
-  checkDy(op, dy, [g.N, g.OW, g.Cout]);
+export function conv1dBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: Conv1dGeometryOptions): Tensor {
+  const { g, groups, flip } = gradGeometry(CONV1D, 'conv1dBackpropFilter', 'filter', x, dy, wShape, options);
   return filterGrad(g, x, dy, wShape, groups, flip);
 }
 
 /** dx of conv2dTranspose: dy [N, OH, OW, Cout] → xShape [N, H, W, Cin] (a conv2d of dy with w). */
-export function conv2dTransposeBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: GeometryOptions<Conv2dTransposeOptions>): Tensor {
-  const op = 'conv2dTransposeBackpropInput';
-  const o = expectOptions(op, options, ['strides', 'padding', 'outputPadding', 'dilations', 'groups']);
-  expectTensor(op, 'dy', dy, 4);
-  expectTensor(op, 'w', w, 4);
-  checkShapeArg(op, 'xShape', xShape, 4);
-  const { g, groups } = conv2dTransposeGeometry(op, xShape, w.shape, o);
-  checkDy(op, dy, [g.N, g.OH, g.OW, g.Cout]);
-  const dx = empty(xShape);
-  runConv(reverse(g), dy, w, null, groups, false, null, dx);
-  return dx;
+export function conv2dTransposeBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: Conv2dTransposeGeometryOptions): Tensor {
+  const { g, groups } = gradGeometry(CONV2D_TRANSPOSE, 'conv2dTransposeBackpropInput', 'input', dy, w, xShape, options);
+  return inputGrad(g, dy, w, xShape, groups, false);
 }
 
 /** dw of conv2dTranspose: x [N, H, W, Cin], dy [N, OH, OW, Cout] → wShape [KH, KW, Cout/groups, Cin]. */
-export function conv2dTransposeBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: GeometryOptions<Conv2dTransposeOptions>): Tensor {
-  const op = 'conv2dTransposeBackpropFilter';
-  const o = expectOptions(op, options, ['strides', 'padding', 'outputPadding', 'dilations', 'groups']);
-  expectTensor(op, 'x', x, 4);
-  expectTensor(op, 'dy', dy, 4);
-  checkShapeArg(op, 'wShape', wShape, 4);
-  const { g, groups } = conv2dTransposeGeometry(op, x.shape, wShape, o);
-  checkDy(op, dy, [g.N, g.OH, g.OW, g.Cout]);
+export function conv2dTransposeBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: Conv2dTransposeGeometryOptions): Tensor {
+  const { g, groups } = gradGeometry(CONV2D_TRANSPOSE, 'conv2dTransposeBackpropFilter', 'filter', x, dy, wShape, options);
   // The transposed convolution's weights are those of the conv2d from its output to its input:
   // their gradient is that conv2d's filter gradient with dy as the input and x as the output grad.
   return filterGrad(reverse(g), dy, x, wShape, groups, false);
 }
 
 /** dx of locallyConnected2d: dy [N, OH, OW, Cout], w [OH, OW, KH, KW, Cin, Cout] → xShape. */
-export function locallyConnected2dBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: GeometryOptions<LocallyConnected2dOptions>): Tensor {
-  const op = 'locallyConnected2dBackpropInput';
-  const o = expectOptions(op, options, ['strides', 'padding']);
-  expectTensor(op, 'dy', dy, 4);
-  expectTensor(op, 'w', w, 6);
-  checkShapeArg(op, 'xShape', xShape, 4);
-  const g = locallyConnected2dGeometry(op, xShape, w.shape, o);
-  checkDy(op, dy, [g.N, g.OH, g.OW, g.Cout]);
+export function locallyConnected2dBackpropInput(dy: Tensor, w: Tensor, xShape: readonly number[], options?: LocallyConnected2dGeometryOptions): Tensor {
+  const { g } = gradGeometry(LOCALLY_CONNECTED_2D, 'locallyConnected2dBackpropInput', 'input', dy, w, xShape, options);
   const p = plan(g);
   const dx = zeros(xShape);
-  rt().kernels.locally_connected_input_grad_f32(p.M, g.OH * g.OW, g.Cout, g.C, g.KH * g.KW, dx.ptr, p.ind, w.ptr, dy.ptr, p.out);
+  rt().kernels.locallyconnected2d_input_grad_nhwc_f32(p.M, g.OH * g.OW, g.Cout, g.C, g.KH * g.KW, dx.ptr, p.ind, w.ptr, dy.ptr, p.out);
   return dx;
 }
 
 /** dw of locallyConnected2d: x [N, H, W, Cin], dy [N, OH, OW, Cout] → wShape [OH, OW, KH, KW, Cin, Cout]. */
-export function locallyConnected2dBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: GeometryOptions<LocallyConnected2dOptions>): Tensor {
-  const op = 'locallyConnected2dBackpropFilter';
-  const o = expectOptions(op, options, ['strides', 'padding']);
-  expectTensor(op, 'x', x, 4);
-  expectTensor(op, 'dy', dy, 4);
-  checkShapeArg(op, 'wShape', wShape, 6);
-  const g = locallyConnected2dGeometry(op, x.shape, wShape, o);
-  checkDy(op, dy, [g.N, g.OH, g.OW, g.Cout]);
+export function locallyConnected2dBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly number[], options?: LocallyConnected2dGeometryOptions): Tensor {
+  const { g } = gradGeometry(LOCALLY_CONNECTED_2D, 'locallyConnected2dBackpropFilter', 'filter', x, dy, wShape, options);
   const p = plan(g);
   const dw = empty(wShape);
-  rt().kernels.locally_connected_filter_grad_f32(g.N, g.OH * g.OW, g.Cout, g.C, g.KH * g.KW, x.ptr, p.ind, dy.ptr, p.out, dw.ptr);
-  return dw;
-}
-
-/**
- * Bias gradient: dy summed over every axis but the last ([C]), or, with `{ perPixel: true }` for a
- * locally connected layer's [OH, OW, C] bias, over the batch axis only.
- */
-export function biasGrad(dy: Tensor, options?: { perPixel?: boolean }): Tensor {
-  const op = 'biasGrad';
-  const o = expectOptions(op, options, ['perPixel']);
-  expectTensor(op, 'dy', dy);
-  if (dy.rank < 1) throw new ShapeError(`${op}: dy must have rank ≥ 1, got ${fmtShape(dy.shape)}`);
-  const shape = o.perPixel ? dy.shape.slice(1) : [dy.shape[dy.rank - 1]];
-  const cols = shape.reduce((a, b) => a * b, 1);
-  const db = empty(shape);
-  rt().kernels.bias_grad_f32(dy.ptr, cols ? dy.size / cols : 0, cols, db.ptr);
-  return db;
-}
-
-/** dx of dense: dy [..., units], w [inputs, units] → [..., inputs] (dy · wᵀ). */
-export function denseBackpropInput(dy: Tensor, w: Tensor): Tensor {
-  const op = 'denseBackpropInput';
-  expectTensor(op, 'dy', dy);
-  expectTensor(op, 'w', w, 2);
-  const [inputs, units] = w.shape;
-  if (dy.rank < 1 || dy.shape[dy.rank - 1] !== units) {
-    throw new ShapeError(`${op}: dy must end in ${units} units (w ${fmtShape(w.shape)}), got ${fmtShape(dy.shape)}`);
-  }
-  const M = dy.size / units;
-  const dx = empty([...dy.shape.slice(0, -1), inputs]);
-  if (M === 0) return dx;
-  const rows = denseRows(M, units, inputs);
-  const packed = packGemm(w, null, 1, 1, units, inputs, false, true);
-  rt().kernels.igemm_f32_4x8(M, inputs, units, 1, dy.ptr, rows, zeroRow(units), packed, dx.ptr, rows + M * 4, -Infinity, Infinity);
-  return dx;
-}
-
-/** dw of dense: x [..., inputs], dy [..., units] → [inputs, units] (xᵀ · dy over every row). */
-export function denseBackpropFilter(x: Tensor, dy: Tensor): Tensor {
-  const op = 'denseBackpropFilter';
-  expectTensor(op, 'x', x);
-  expectTensor(op, 'dy', dy);
-  if (x.rank < 1 || dy.rank !== x.rank || x.shape.slice(0, -1).some((v, i) => v !== dy.shape[i])) {
-    throw new ShapeError(`${op}: x and dy must agree on every axis but the last, got x ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)}`);
-  }
-  const inputs = x.shape[x.rank - 1], units = dy.shape[dy.rank - 1];
-  const M = inputs ? x.size / inputs : 0;
-  const dw = empty([inputs, units]);
-  if (M === 0) dw.view().fill(0);
-  else rt().kernels.gemm_tn_f32_4x8(M, inputs, units, x.ptr, inputs * 4, dy.ptr, units * 4, dw.ptr, units * 4, false);
+  rt().kernels.locallyconnected2d_filter_grad_nhwc_f32(g.N, g.OH * g.OW, g.Cout, g.C, g.KH * g.KW, x.ptr, p.ind, dy.ptr, p.out, dw.ptr);
   return dw;
 }
 
 // ---- helpers ----
+
+/** Input gradient of a (possibly transposed) geometry: the convolution read backwards, with the same weights. */
+function inputGrad(g: ConvGeometry, dy: Tensor, w: Tensor, xShape: readonly number[], groups: number, flip: boolean): Tensor {
+  const dx = empty(xShape);
+  runConv(reverse(g), dy, w, null, groups, flip, null, dx);
+  return dx;
+}
 
 /** The forward geometry read backwards: a transposed conv becomes a conv and vice versa. */
 function reverse(g: ConvGeometry): ConvGeometry {
@@ -197,13 +143,11 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
     // One input channel at stride 1 (first layers): vectorised over output pixels, no im2col.
     // Rows of the padded copy get 8 more zero columns, so the kernel's vector reads past a row's
     // last output pixel only ever see zeros.
-    const [[pt, pb], [pl, pr]] = g.pads;
-    const Hp = g.H + pt + pb, Wp = g.W + pl + pr + 8, OWp = Math.ceil(g.OW / 4) * 4;
-    const xp = scratch(3, (g.N * Hp * Wp + 16) * 4);
-    kernels.pad_c1_f32(x.ptr, g.N, g.H, g.W, pt, pb, pl, pr + 8, xp, 16);
+    const xp = padSingleChannel(g, x.ptr, 8);
+    const OWp = Math.ceil(g.OW / 4) * 4;
     const dyT = scratch(2, g.N * g.Cout * g.OH * OWp * 4);
-    kernels.transpose_dy_c1_f32(dy.ptr, g.N, g.OH, g.OW, g.Cout, OWp, dyT);
-    kernels.conv2d_c1_filter_grad_f32(xp, g.N, Hp, Wp, g.OH, OWp, g.KH, g.KW, g.Cout, dyT, dw.ptr);
+    kernels.transpose_nhwc_nchw_f32(dy.ptr, g.N, g.OH, g.OW, g.Cout, OWp, dyT);
+    kernels.conv2d_filter_grad_nhwc_f32_c1(xp.ptr, g.N, xp.Hp, xp.Wp, g.OH, OWp, g.KH, g.KW, g.Cout, dyT, dw.ptr);
     if (flip) reverseTaps(dw, T, K * g.Cout);
     return dw;
   }
@@ -238,7 +182,9 @@ function checkShapeArg(op: string, name: string, shape: unknown, rank: number): 
   }
 }
 
-function checkDy(op: string, dy: Tensor, want: number[]): void {
+/** dy must have the forward output's shape: [N, OH, OW, Cout], or [N, OL, Cout] for rank 3. */
+function checkDy(op: string, dy: Tensor, g: ConvGeometry, rank: number): void {
+  const want = rank === 3 ? [g.N, g.OW, g.Cout] : [g.N, g.OH, g.OW, g.Cout];
   if (dy.shape.length !== want.length || dy.shape.some((v, i) => v !== want[i])) {
     throw new ShapeError(`${op}: dy must be ${fmtShape(want)} for these shapes and options, got ${fmtShape(dy.shape)}`);
   }

@@ -4,10 +4,11 @@ import { empty, type Tensor } from '../tensor.js';
 import { activateInPlace, parseActivation, type Activation } from './activation.js';
 import { zeroRow } from './cache.js';
 import { expectOptions, expectTensor } from './check.js';
-import { denseRows, packGemm } from './conv.js';
+import { denseRows, packGemm } from './pack.js';
 
 // Fully connected layers run on the same packed indirect GEMM as convolutions (a dense layer is
 // a 1×1 convolution over a 1×1 image): the weights [inputs, units] are packed once per tensor.
+// Their gradients are here too, and biasGrad, which every layer with a bias uses.
 
 export interface DenseOptions {
   bias?: Tensor;
@@ -44,6 +45,56 @@ export function dense(x: Tensor, w: Tensor, options?: DenseOptions): Tensor {
   kernels.igemm_f32_4x8(M, units, K, 1, x.ptr, rows, zero, packed, y.ptr, rows + M * 4, fuseRelu ? 0 : -Infinity, Infinity);
   if (act && !fuseRelu) activateInPlace(y, act);
   return y;
+}
+
+/**
+ * Bias gradient: dy summed over every axis but the last ([C]), or, with `{ perPixel: true }` for a
+ * locally connected layer's [OH, OW, C] bias, over the batch axis only.
+ */
+export function biasGrad(dy: Tensor, options?: { perPixel?: boolean }): Tensor {
+  const op = 'biasGrad';
+  const o = expectOptions(op, options, ['perPixel']);
+  expectTensor(op, 'dy', dy);
+  if (dy.rank < 1) throw new ShapeError(`${op}: dy must have rank ≥ 1, got ${fmtShape(dy.shape)}`);
+  const shape = o.perPixel ? dy.shape.slice(1) : [dy.shape[dy.rank - 1]];
+  const cols = shape.reduce((a, b) => a * b, 1);
+  const db = empty(shape);
+  rt().kernels.bias_grad_f32(dy.ptr, cols ? dy.size / cols : 0, cols, db.ptr);
+  return db;
+}
+
+/** dx of dense: dy [..., units], w [inputs, units] → [..., inputs] (dy · wᵀ). */
+export function denseBackpropInput(dy: Tensor, w: Tensor): Tensor {
+  const op = 'denseBackpropInput';
+  expectTensor(op, 'dy', dy);
+  expectTensor(op, 'w', w, 2);
+  const [inputs, units] = w.shape;
+  if (dy.rank < 1 || dy.shape[dy.rank - 1] !== units) {
+    throw new ShapeError(`${op}: dy must end in ${units} units (w ${fmtShape(w.shape)}), got ${fmtShape(dy.shape)}`);
+  }
+  const M = dy.size / units;
+  const dx = empty([...dy.shape.slice(0, -1), inputs]);
+  if (M === 0) return dx;
+  const rows = denseRows(M, units, inputs);
+  const packed = packGemm(w, null, 1, 1, units, inputs, false, true);
+  rt().kernels.igemm_f32_4x8(M, inputs, units, 1, dy.ptr, rows, zeroRow(units), packed, dx.ptr, rows + M * 4, -Infinity, Infinity);
+  return dx;
+}
+
+/** dw of dense: x [..., inputs], dy [..., units] → [inputs, units] (xᵀ · dy over every row). */
+export function denseBackpropFilter(x: Tensor, dy: Tensor): Tensor {
+  const op = 'denseBackpropFilter';
+  expectTensor(op, 'x', x);
+  expectTensor(op, 'dy', dy);
+  if (x.rank < 1 || dy.rank !== x.rank || x.shape.slice(0, -1).some((v, i) => v !== dy.shape[i])) {
+    throw new ShapeError(`${op}: x and dy must agree on every axis but the last, got x ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)}`);
+  }
+  const inputs = x.shape[x.rank - 1], units = dy.shape[dy.rank - 1];
+  const M = inputs ? x.size / inputs : 0;
+  const dw = empty([inputs, units]);
+  if (M === 0) dw.view().fill(0);
+  else rt().kernels.gemm_tn_f32_4x8(M, inputs, units, x.ptr, inputs * 4, dy.ptr, units * 4, dw.ptr, units * 4, false);
+  return dw;
 }
 
 /** [N, ...] → [N, product of the rest] (a copy; tensors own their memory). */

@@ -6,11 +6,11 @@ import {
   adaptiveWindows, expectImage, stridedWindows, withTable,
   type AdaptiveAvgPool2dOptions, type AvgPool2dOptions, type LpPool2dOptions, type MixedPool2dOptions, type PoolWindows, type Shape4,
 } from './pool.js';
-import { pair } from './shape.js';
+import { pair, sameShape } from './shape.js';
 
 // Gradients of the pooling ops, as ops: validate → the forward's window table (built by the same
 // code as the forward's, so every gradient visits exactly the taps its forward read and divides
-// by the same count) → one kernel (assembly/pool_grad.ts) that zeroes dx and scatter-adds into it.
+// by the same count) → one kernel (assembly/pool-backprop.ts) that zeroes dx and scatter-adds into it.
 // Max pooling routes through the recorded argmax indices and never recomputes it; the ops whose
 // forward records no indices (mixed, global max) find the argmax again with the forward's rule.
 
@@ -35,7 +35,7 @@ export function maxPool2dBackward(dy: Tensor, indices: Tensor, xShape: readonly 
   }
   const [, OH, OW] = dy.shape;
   const dx = empty(xShape);
-  const bad = rt().kernels.maxpool2d_nhwc_f32_backward(dy.ptr, indices.ptr, N, OH * OW, C, H * W * C, dx.ptr);
+  const bad = rt().kernels.maxpool2d_grad_nhwc_f32(dy.ptr, indices.ptr, N, OH * OW, C, H * W * C, dx.ptr);
   if (bad >= 0) {
     const value = indices.view()[bad];
     dx.dispose();
@@ -98,9 +98,9 @@ export function globalMaxPool2dBackward(x: Tensor, dy: Tensor): Tensor {
   const scratch = heap.alloc(N * C * 8); // the maxima, then their int32 offsets
   try {
     const indices = scratch + N * C * 4;
-    withTable(g, [], (win) => kernels.maxpool2d_nhwc_f32(x.ptr, N, H, W, C, 1, 1, win, scratch, indices));
+    withTable(g, [], (win) => kernels.maxpool2d_nhwc_f32_argmax(x.ptr, N, H, W, C, 1, 1, win, scratch, indices));
     const dx = empty(x.shape);
-    kernels.maxpool2d_nhwc_f32_backward(dy.ptr, indices, N, 1, C, H * W * C, dx.ptr); // valid by construction
+    kernels.maxpool2d_grad_nhwc_f32(dy.ptr, indices, N, 1, C, H * W * C, dx.ptr); // valid by construction
     return dx;
   } finally {
     heap.free(scratch);
@@ -124,7 +124,7 @@ export function lpPool2dBackward(x: Tensor, y: Tensor, dy: Tensor, options: LpPo
   expectDy(op, 'y', y, g, x.shape);
   expectDy(op, 'dy', dy, g, x.shape);
   const dx = empty(x.shape);
-  withTable(g, [dx], (win) => rt().kernels.lppool2d_nhwc_f32_backward(x.ptr, y.ptr, dy.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr, p));
+  withTable(g, [dx], (win) => rt().kernels.lppool2d_grad_nhwc_f32(x.ptr, y.ptr, dy.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr, p));
   return dx;
 }
 
@@ -143,7 +143,7 @@ export function mixedPool2dBackward(x: Tensor, dy: Tensor, options: MixedPool2dO
   expectTensor(op, 'dy', dy, 4);
   expectDy(op, 'dy', dy, g, x.shape);
   const dx = empty(x.shape);
-  withTable(g, [dx], (win) => rt().kernels.mixedpool2d_nhwc_f32_backward(x.ptr, dy.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr, lambda));
+  withTable(g, [dx], (win) => rt().kernels.mixedpool2d_grad_nhwc_f32(x.ptr, dy.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr, lambda));
   return dx;
 }
 
@@ -151,7 +151,7 @@ export function mixedPool2dBackward(x: Tensor, dy: Tensor, options: MixedPool2dO
 
 function runAvgBackward(g: PoolWindows, dy: Tensor, xShape: readonly number[]): Tensor {
   const dx = empty(xShape);
-  withTable(g, [dx], (win) => rt().kernels.avgpool2d_nhwc_f32_backward(dy.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr));
+  withTable(g, [dx], (win) => rt().kernels.avgpool2d_grad_nhwc_f32(dy.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr));
   return dx;
 }
 
@@ -183,8 +183,4 @@ function expectGlobalDy(op: string, dy: Tensor, g: PoolWindows, xShape: readonly
   if (!ok) {
     throw new ShapeError(`${op}: dy must be ${fmtShape([g.N, g.C])} or ${fmtShape([g.N, 1, 1, g.C])} for x ${fmtShape(xShape)}, got ${fmtShape(dy.shape)}`);
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -2,7 +2,7 @@ import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { expectBool, expectNumber, expectOptions, expectTensor } from './check.js';
-import { adaptiveBin, pair, poolOutSize, poolPads, type Padding, type Pads, type Pair } from './shape.js';
+import { adaptiveBin, pair, pool2dGeometry, type Padding, type Pair, type Pool2dGeometryOptions } from './shape.js';
 
 // Pooling over NHWC float32: validate → describe every window in a small table → run one kernel
 // (assembly/pool.ts). The table lists, per output row and per output column, the input range
@@ -191,27 +191,13 @@ export function mixedPool2d(x: Tensor, options: MixedPool2dOptions): Tensor {
 
 // ---- windows ----
 
-interface StridedOptions {
-  size?: number | readonly number[];
-  strides?: number | readonly number[];
-  padding?: PoolPadding;
-  ceilMode?: boolean;
-}
-
 /**
- * Validate x and a size/strides/padding/ceilMode window, and list its windows. Sizes come from
- * shape.ts (poolPads, poolOutSize); here only each window's clipping and divisor.
+ * Validate x and a size/strides/padding/ceilMode window, and list its windows. The geometry
+ * comes from shape.ts (pool2dGeometry); here only each window's clipping and divisor.
  */
-export function stridedWindows(op: string, shape: Shape4, o: StridedOptions, countIncludePad: boolean): PoolWindows {
+export function stridedWindows(op: string, shape: Shape4, o: Pool2dGeometryOptions, countIncludePad: boolean): PoolWindows {
   const [N, H, W, C] = shape;
-  if (o.size === undefined) throw new ArgumentError(`${op}: size is required (a window size, or [height, width])`);
-  const k = pair(op, 'size', o.size, 1);
-  const s = o.strides === undefined ? k : pair(op, 'strides', o.strides, 1);
-  const ceilMode = expectBool(op, 'ceilMode', o.ceilMode, false);
-  const [pads, OH, OW] = withShape(shape, () => {
-    const pads: Pads = poolPads(op, o.padding, [H, W], k, s);
-    return [pads, poolOutSize(op, 'height', H, k[0], s[0], pads[0], ceilMode), poolOutSize(op, 'width', W, k[1], s[1], pads[1], ceilMode)] as const;
-  });
+  const { k, s, pads, OH, OW } = withShape(shape, () => pool2dGeometry(op, [H, W], o));
   return {
     N, H, W, C, OH, OW,
     rows: stridedAxis(H, k[0], s[0], pads[0], OH, countIncludePad),
@@ -219,6 +205,7 @@ export function stridedWindows(op: string, shape: Shape4, o: StridedOptions, cou
   };
 }
 
+/** One axis of a strided window table: per output index [start, end, count] (see PoolWindows). */
 export function stridedAxis(size: number, k: number, s: number, pads: Pair, out: number, countIncludePad: boolean): Int32Array {
   const t = new Int32Array(3 * out);
   for (let i = 0; i < out; i++) {
@@ -260,7 +247,11 @@ function runMax(g: PoolWindows, x: Tensor, returnIndices: boolean, squeeze: bool
     }
   }
   const outs = indices ? [y, indices] : [y];
-  withTable(g, outs, (win) => rt().kernels.maxpool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, indices ? indices.ptr : 0));
+  const { kernels } = rt();
+  withTable(g, outs, (win) => {
+    if (indices) kernels.maxpool2d_nhwc_f32_argmax(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, indices.ptr);
+    else kernels.maxpool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr);
+  });
   return indices ? { output: y, indices } : y;
 }
 
@@ -292,7 +283,6 @@ export function withTable(g: PoolWindows, outputs: Tensor[], call: (win: number)
 
 // ---- validation ----
 
-/** x: a live float32 NHWC tensor with at least one row and one column. */
 /** An NHWC shape. */
 export type Shape4 = [number, number, number, number];
 
@@ -309,7 +299,6 @@ function outputSize(op: string, v: unknown): Pair {
   return pair(op, 'outputSize', v as number | number[], 1);
 }
 
-/** Run fn; a size error it throws gets x's shape appended (shape.ts's messages name only the axis). */
 /** Run fn; a size error it throws gets the input shape appended. */
 function withShape<T>(shape: readonly number[], fn: () => T): T {
   try {

@@ -1,11 +1,20 @@
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { expectBool } from './check.js';
 
-// Every output-size rule lives here, once; ops and layers both call these.
+// Every output-size rule lives here, once; ops and layers both call these. Per family, one
+// function checks the shapes and options and resolves the whole geometry: conv2dGeometry,
+// conv1dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry, pool2dGeometry. A layer
+// calls the same function its op does (with the op name it wants in the error messages).
 
 export type Pair = [number, number];
 /** [[top, bottom], [left, right]] */
 export type Pads = [Pair, Pair];
 export type Padding = 'valid' | 'same' | 'full' | number | readonly [readonly [number, number], readonly [number, number]];
+
+/** Two shapes are equal, axis by axis. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
 
 /** A number or [h, w] of integers ≥ min, as a pair. */
 export function pair(op: string, name: string, v: number | readonly number[] | undefined, fallback: number, min = 1): Pair {
@@ -124,4 +133,171 @@ export function poolPads(op: string, padding: Padding | undefined, inHW: Pair, k
 /** PyTorch's adaptive bins: start = floor(i·in/out), end = ceil((i+1)·in/out). */
 export function adaptiveBin(i: number, size: number, out: number): Pair {
   return [Math.floor((i * size) / out), Math.ceil(((i + 1) * size) / out)];
+}
+
+// ---- convolution family ----
+
+/** The geometry options of conv2d (and of its gradients and layers). */
+export interface Conv2dGeometryOptions {
+  strides?: number | [number, number];
+  padding?: Padding;
+  dilations?: number | [number, number];
+  groups?: number;
+  /** true: mathematical convolution (kernel flipped); default cross-correlation. */
+  flip?: boolean;
+}
+
+/** The geometry options of conv1d. */
+export interface Conv1dGeometryOptions {
+  stride?: number;
+  /** 'valid' | 'same' | 'full' | number | [left, right] */
+  padding?: 'valid' | 'same' | 'full' | number | [number, number];
+  dilation?: number;
+  groups?: number;
+  flip?: boolean;
+}
+
+/** The geometry options of conv2dTranspose. */
+export interface Conv2dTransposeGeometryOptions {
+  strides?: number | [number, number];
+  padding?: Exclude<Padding, 'full'>;
+  outputPadding?: number | [number, number];
+  dilations?: number | [number, number];
+  groups?: number;
+}
+
+/** The geometry options of locallyConnected2d. */
+export interface LocallyConnected2dGeometryOptions {
+  strides?: number | [number, number];
+  padding?: Padding;
+}
+
+/** The geometry of one convolution: everything the plan and the kernels need. */
+export interface ConvGeometry {
+  N: number; H: number; W: number; C: number;
+  OH: number; OW: number; KH: number; KW: number;
+  s: Pair; d: Pair; pads: Pads;
+  /** Output channels (all groups), for output row offsets. */
+  Cout: number;
+  /** Rows are the transposed convolution's (output pixel gathers from input pixels it receives from). */
+  transposed: boolean;
+}
+
+/** Check conv2d's shapes and options and resolve its geometry (shared with its gradients). */
+export function conv2dGeometry(op: string, xShape: readonly number[], wShape: readonly number[], o: Conv2dGeometryOptions): { g: ConvGeometry; groups: number; flip: boolean } {
+  const [N, H, W, C] = xShape;
+  const [KH, KW, Cig, Cout] = wShape;
+  const groups = single(op, 'groups', o.groups, 1);
+  checkGroups(op, xShape, wShape, C, Cig, Cout, groups);
+  const s = pair(op, 'strides', o.strides, 1);
+  const d = pair(op, 'dilations', o.dilations, 1);
+  const pads = convPads(op, o.padding, [H, W], [KH, KW], s, d);
+  const OH = convOutSize(op, 'height', H, KH, s[0], d[0], pads[0]);
+  const OW = convOutSize(op, 'width', W, KW, s[1], d[1], pads[1]);
+  const flip = expectBool(op, 'flip', o.flip, false);
+  return { g: { N, H, W, C, OH, OW, KH, KW, s, d, pads, Cout, transposed: false }, groups, flip };
+}
+
+/** conv1d as a one-row conv2d: x [N, L, C] is [N, 1, L, C] in memory, w [K, Cin, Cout] is [1, K, Cin, Cout]. */
+export function conv1dGeometry(op: string, xShape: readonly number[], wShape: readonly number[], o: Conv1dGeometryOptions): { g: ConvGeometry; groups: number; flip: boolean } {
+  const [N, L, C] = xShape;
+  const [K, Cig, Cout] = wShape;
+  const groups = single(op, 'groups', o.groups, 1);
+  checkGroups(op, xShape, wShape, C, Cig, Cout, groups);
+  const s: Pair = [1, single(op, 'stride', o.stride, 1)];
+  const d: Pair = [1, single(op, 'dilation', o.dilation, 1)];
+  let padding: Padding | undefined;
+  const p = o.padding;
+  if (Array.isArray(p)) {
+    if (p.length !== 2) throw new ArgumentError(`${op}: padding pair must be [left, right], got ${JSON.stringify(p)}`);
+    padding = [[0, 0], [p[0], p[1]]];
+  } else if (typeof p === 'number') {
+    padding = [[0, 0], [p, p]];
+  } else {
+    padding = p;
+  }
+  const pads = convPads(op, padding, [1, L], [1, K], s, d);
+  pads[0] = [0, 0];
+  const OL = convOutSize(op, 'length', L, K, s[1], d[1], pads[1]);
+  const flip = expectBool(op, 'flip', o.flip, false);
+  return { g: { N, H: 1, W: L, C, OH: 1, OW: OL, KH: 1, KW: K, s, d, pads, Cout, transposed: false }, groups, flip };
+}
+
+/** Check conv2dTranspose's shapes and options and resolve its (transposed) geometry. */
+export function conv2dTransposeGeometry(op: string, xShape: readonly number[], wShape: readonly number[], o: Conv2dTransposeGeometryOptions): { g: ConvGeometry; groups: number } {
+  const [N, H, W, C] = xShape;
+  const [KH, KW, Cog, Cin] = wShape;
+  const groups = single(op, 'groups', o.groups, 1);
+  if (Cin !== C) {
+    throw new ShapeError(`${op}: input has ${C} channels but weights expect ${Cin} (x ${fmtShape(xShape)}, w ${fmtShape(wShape)}: [KH, KW, Cout/groups, Cin])`);
+  }
+  if (C % groups !== 0) throw new ShapeError(`${op}: groups ${groups} does not divide the input channels ${C} (x ${fmtShape(xShape)})`);
+  if (KH < 1 || KW < 1 || Cog < 1) throw new ShapeError(`${op}: weights must have positive sizes, got w ${fmtShape(wShape)}`);
+  const s = pair(op, 'strides', o.strides, 1);
+  const d = pair(op, 'dilations', o.dilations, 1);
+  const outputPadding = pair(op, 'outputPadding', o.outputPadding, 0, 0);
+  const { pads, outPad } = convTransposePads(op, o.padding, [H, W], [KH, KW], s, d, outputPadding);
+  const OH = convTransposeOutSize(op, 'height', H, KH, s[0], d[0], pads[0], outPad[0]);
+  const OW = convTransposeOutSize(op, 'width', W, KW, s[1], d[1], pads[1], outPad[1]);
+  return { g: { N, H, W, C, OH, OW, KH, KW, s, d, pads, Cout: Cog * groups, transposed: true }, groups };
+}
+
+/** Check locallyConnected2d's shapes and options and resolve its geometry. */
+export function locallyConnected2dGeometry(op: string, xShape: readonly number[], wShape: readonly number[], o: LocallyConnected2dGeometryOptions): ConvGeometry {
+  const [N, H, W, C] = xShape;
+  const [WOH, WOW, KH, KW, Cin, Cout] = wShape;
+  if (Cin !== C) throw new ShapeError(`${op}: input has ${C} channels but weights expect ${Cin} (x ${fmtShape(xShape)}, w ${fmtShape(wShape)})`);
+  if (KH < 1 || KW < 1 || Cout < 1) throw new ShapeError(`${op}: weights must have positive sizes, got w ${fmtShape(wShape)}`);
+  const s = pair(op, 'strides', o.strides, 1);
+  const d: Pair = [1, 1];
+  const pads = convPads(op, o.padding, [H, W], [KH, KW], s, d);
+  const OH = convOutSize(op, 'height', H, KH, s[0], 1, pads[0]);
+  const OW = convOutSize(op, 'width', W, KW, s[1], 1, pads[1]);
+  if (OH !== WOH || OW !== WOW) {
+    throw new ShapeError(`${op}: the output is ${OH}×${OW} but weights are for ${WOH}×${WOW} (x ${fmtShape(xShape)}, w ${fmtShape(wShape)})`);
+  }
+  return { N, H, W, C, OH, OW, KH, KW, s, d, pads, Cout, transposed: false };
+}
+
+/** groups divides both channel counts and the weights' input channels match; weights are non-empty. */
+function checkGroups(op: string, xShape: readonly number[], wShape: readonly number[], C: number, Cig: number, Cout: number, groups: number): void {
+  if (C % groups !== 0) throw new ShapeError(`${op}: groups ${groups} does not divide the input channels ${C} (x ${fmtShape(xShape)})`);
+  if (Cout % groups !== 0) throw new ShapeError(`${op}: groups ${groups} does not divide the output channels ${Cout} (w ${fmtShape(wShape)})`);
+  if (Cig * groups !== C) {
+    throw new ShapeError(`${op}: input has ${C} channels but weights expect ${Cig * groups} (w ${fmtShape(wShape)}${groups > 1 ? `, groups ${groups}` : ''})`);
+  }
+  if (wShape.some((v) => v < 1)) throw new ShapeError(`${op}: weights must have positive sizes, got w ${fmtShape(wShape)}`);
+}
+
+// ---- pooling family ----
+
+/** The geometry options of a windowed 2-D pooling (maxPool2d, avgPool2d, lpPool2d, mixedPool2d). */
+export interface Pool2dGeometryOptions {
+  /** Window [h, w] (or one number for both); required. */
+  size?: number | readonly number[];
+  /** Default: the window size (Keras's and PyTorch's rule). */
+  strides?: number | readonly number[];
+  /** 0 (default) | 'valid' | 'same' | number | [[top, bottom], [left, right]]; each pad < window. */
+  padding?: Exclude<Padding, 'full'>;
+  /** Round the output size up (a window starting in the bottom/right padding is dropped). */
+  ceilMode?: boolean;
+}
+
+/** A windowed pooling's geometry: window k, strides s, pads, output OH × OW. */
+export interface Pool2dGeometry { k: Pair; s: Pair; pads: Pads; ceilMode: boolean; OH: number; OW: number }
+
+/**
+ * Check a pooling's window options against an [H, W] input and resolve its geometry: the window,
+ * the strides (defaulting to the window), the pads (poolPads) and the output size (poolOutSize).
+ * The pooling ops and the pooling layers' output shapes both come from here.
+ */
+export function pool2dGeometry(op: string, inHW: Pair, o: Pool2dGeometryOptions): Pool2dGeometry {
+  if (o.size === undefined) throw new ArgumentError(`${op}: size is required (a window size, or [height, width])`);
+  const k = pair(op, 'size', o.size, 1);
+  const s = o.strides === undefined ? k : pair(op, 'strides', o.strides, 1);
+  const ceilMode = expectBool(op, 'ceilMode', o.ceilMode, false);
+  const pads = poolPads(op, o.padding, inHW, k, s);
+  const OH = poolOutSize(op, 'height', inHW[0], k[0], s[0], pads[0], ceilMode);
+  const OW = poolOutSize(op, 'width', inHW[1], k[1], s[1], pads[1], ceilMode);
+  return { k, s, pads, ceilMode, OH, OW };
 }

@@ -33,9 +33,15 @@ export class Allocator {
   /** Live blocks. */
   get blocks(): number { return this.sizes.size; }
 
+  /**
+   * The op now running, named in an OutOfMemoryError: set by every op as it validates its
+   * tensors (Tensor#check) and by the tensor constructors.
+   */
+  op = '';
+
   alloc(bytes: number): number {
     const size = Math.max(align(bytes), ALIGN);
-    if (!Number.isFinite(size) || size > MAX_BYTES) throw new OutOfMemoryError(bytes, this.inUse, ' (more than wasm32 can address)');
+    if (!Number.isFinite(size) || size > MAX_BYTES) throw new OutOfMemoryError(bytes, this.inUse, ' (more than wasm32 can address)', this.op);
     // Best fit among freed blocks.
     let best = -1;
     for (let i = 0; i < this.freeList.length; i++) {
@@ -91,7 +97,7 @@ export class Allocator {
   private ensure(end: number, requested: number): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
-    if (end > MAX_BYTES) throw new OutOfMemoryError(requested, this.inUse, ' (more than wasm32 can address)');
+    if (end > MAX_BYTES) throw new OutOfMemoryError(requested, this.inUse, ' (more than wasm32 can address)', this.op);
     const need = Math.ceil((end - have) / PAGE);
     // Grow by at least a quarter of what we have, to keep grows (and view refreshes) rare.
     const want = Math.min(Math.max(need, Math.ceil(have / PAGE / 4)), MAX_BYTES / PAGE - have / PAGE);
@@ -101,7 +107,7 @@ export class Allocator {
       try {
         this.memory.grow(need);
       } catch (e) {
-        throw new OutOfMemoryError(requested, this.inUse, ` (the engine refused to grow memory to ${end} bytes: ${(e as Error).message})`);
+        throw new OutOfMemoryError(requested, this.inUse, ` (the engine refused to grow memory to ${end} bytes: ${(e as Error).message})`, this.op);
       }
     }
   }

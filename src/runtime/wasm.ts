@@ -118,13 +118,35 @@ async function load(options: InitOptions): Promise<Runtime> {
 async function toModule(source: NonNullable<InitOptions['module']>): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source as BufferSource);
-  if (source instanceof URL) return toModule(await fetch(source));
+  if (source instanceof URL) return WebAssembly.compile(await readUrl(source));
   const response = await source;
   if (typeof Response !== 'undefined' && response instanceof Response) {
     if (!response.ok) throw new InitError(`init: fetching the module failed with HTTP ${response.status}`);
     return WebAssembly.compile(await response.arrayBuffer());
   }
   throw new InitError('init: options.module must be a WebAssembly.Module, bytes, a Response or a URL');
+}
+
+/**
+ * The bytes at a URL. Node's fetch does not read file: URLs, so there they are read from the file
+ * system (node:fs, loaded only then, so bundles for other runtimes never need it); every failure
+ * is an InitError that names the URL.
+ */
+async function readUrl(url: URL): Promise<ArrayBuffer> {
+  const nodeProcess = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  try {
+    if (url.protocol === 'file:' && nodeProcess?.versions?.node) {
+      const specifier = 'node:fs/promises'; // not a literal: bundlers leave the import alone
+      const fs = (await import(specifier)) as { readFile(path: URL): Promise<Uint8Array> };
+      const bytes = await fs.readFile(url);
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    }
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return await response.arrayBuffer();
+  } catch (e) {
+    throw new InitError(`init: cannot read the module at ${url.href} (${(e as Error).message})`);
+  }
 }
 
 async function instantiateModule(module: WebAssembly.Module): Promise<Runtime> {

@@ -7,22 +7,12 @@
 // order). The SIMD blocks (4 channels) and the scalar tail perform the same f32 operations in
 // the same order, so a channel's result does not depend on its position.
 
+import { takesMax1, takesMax4 } from './math';
 import { fill_f32 } from './memory';
 
 const ROW: usize = 12; // bytes per table entry: [start, end, count] as i32
 
-// Forward's max rule (assembly/pool.ts): a tap replaces the running max when v > m, or v is NaN
-// and m is not yet. Ties keep the earlier tap; the first NaN wins.
-
-// @ts-ignore: decorator
-@inline function takes(v: v128, m: v128): v128 {
-  return v128.andnot(f32x4.eq(m, m), f32x4.le(v, m));
-}
-
-// @ts-ignore: decorator
-@inline function takesf(v: f32, m: f32): bool {
-  return (m == m) & !(v <= m);
-}
+// Forward's max rule: math.ts' takesMax (ties keep the earlier tap; the first NaN wins).
 
 /** dx[idx lane k] += v lane k, lane by lane (lanes may not be contiguous). */
 // @ts-ignore: decorator
@@ -44,7 +34,7 @@ const ROW: usize = 12; // bytes per table entry: [start, end, count] as i32
  * and a multiple of C. On the first bad one the kernel stops (dx partly written, nothing outside
  * it touched) and returns its position in dy; otherwise −1.
  */
-export function maxpool2d_nhwc_f32_backward(dy: usize, indices: usize, N: i32, P: i32, C: i32, HWC: i32, dx: usize): i32 {
+export function maxpool2d_grad_nhwc_f32(dy: usize, indices: usize, N: i32, P: i32, C: i32, HWC: i32, dx: usize): i32 {
   fill_f32(dx, N * HWC, 0);
   if (N == 0 || P == 0 || C == 0) return -1;
   // rel is a multiple of C = C0·2^k (C0 odd) ⇔ rotr(rel·C0⁻¹ mod 2³², k) ≤ ⌊(2³² − 1)/C⌋
@@ -94,7 +84,7 @@ export function maxpool2d_nhwc_f32_backward(dy: usize, indices: usize, N: i32, P
  * Average-pooling gradient: dx [N, H, W, C] = 0, then every tap of output (oy, ox)'s window gets
  * dy / (rows[oy].count · cols[ox].count) added: the forward's divisor. Padding taps are skipped.
  */
-export function avgpool2d_nhwc_f32_backward(dy: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, dx: usize): void {
+export function avgpool2d_grad_nhwc_f32(dy: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, dx: usize): void {
   fill_f32(dx, N * H * W * C, 0);
   const pixelBytes = <usize>C << 2;
   const rowStep = <usize>W * pixelBytes;
@@ -156,7 +146,7 @@ export function avgpool2d_nhwc_f32_backward(dy: usize, N: i32, H: i32, W: i32, C
  * (the 0/0 and 0·∞ cases). p = 1 (sign(x)·dy) and p = 2 (x · dy/y) run in f32 SIMD; other p in
  * f64 with pow, each term rounded to f32 before it is added.
  */
-export function lppool2d_nhwc_f32_backward(
+export function lppool2d_grad_nhwc_f32(
   x: usize, y: usize, dy: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, dx: usize, p: f64,
 ): void {
   fill_f32(dx, N * H * W * C, 0);
@@ -233,7 +223,7 @@ export function lppool2d_nhwc_f32_backward(
  * with the forward's first-max / first-NaN rule) gets λ·dy. λ = 0 skips the argmax and λ = 1 the
  * average part, as the forward is then exactly avg or max.
  */
-export function mixedpool2d_nhwc_f32_backward(
+export function mixedpool2d_grad_nhwc_f32(
   x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, dx: usize, lambda: f32,
 ): void {
   fill_f32(dx, N * H * W * C, 0);
@@ -269,7 +259,7 @@ export function mixedpool2d_nhwc_f32_backward(
               for (let ix = x0; ix < x1; ix++) {
                 if (doMax) {
                   const v = v128.load(qx);
-                  const t = takes(v, m);
+                  const t = takesMax4(v, m);
                   m = v128.bitselect(v, m, t);
                   i = v128.bitselect(i32x4.splat(pix), i, t);
                 }
@@ -293,7 +283,7 @@ export function mixedpool2d_nhwc_f32_backward(
             for (let ix = x0; ix < x1; ix++) {
               if (doMax) {
                 const v = load<f32>(qx);
-                const t = takesf(v, m);
+                const t = takesMax1(v, m);
                 m = select<f32>(v, m, t);
                 i = select<i32>(pix, i, t);
               }

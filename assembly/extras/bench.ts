@@ -1,5 +1,6 @@
-// Peak probe for bench/peers.mjs: the arithmetic ceiling of one core for this module's build.
-import { madd } from './simd';
+// Peak probe for bench/peers.mjs: the arithmetic ceiling of one core for this build (compiled
+// into build/extras-<target>.wasm, not into the library wasm).
+import { madd } from '../simd';
 
 /**
  * Runs `iterations` rounds of 12 independent f32x4 chains acc = acc·m + c (relaxed build: one

@@ -1,3 +1,5 @@
+import { exp1, exp4, hsum, ln1, ln4, rowMax } from './math';
+
 // Loss kernels: value and gradient in one pass over rows (or one flat run), SIMD over the class /
 // feature axis with a scalar tail that also serves the scalar build. Each kernel returns the
 // unscaled sum of the per-row (per-element) losses as f64, accumulated in f64 row by row (flat
@@ -5,163 +7,14 @@
 // not 0, writes every element of the gradient already multiplied by `scale` (1/N for a mean).
 // The host validates shapes and labels; kernels assume them.
 //
-// exp and log: vector helpers `name4` with scalar twins `name1` that perform the same f32
-// operations in the same order (mul then add, never a fused madd), so an element's gradient is
-// bit-identical in the SIMD body, the scalar tail and the scalar build.
-//   exp (only of arguments ≤ 0 here: every use is x − rowmax): x = n·ln2 + r, |r| ≤ ln2/2, ln2
-//     split Cody–Waite style, e^r by Cephes' degree-7 polynomial (≈1 ulp), times 2^n built from
-//     the exponent bits. Results below e^−87 (< 1.7e−38) are flushed to 0.
-//   log: x = m·2^e with m in [√½, √2) (frexp from the bits, subnormals prescaled by 2^23),
-//     log(1 + f) by Cephes' degree-9 polynomial (≈1 ulp); log 0 = −Infinity, log x<0 = NaN,
-//     log +Infinity = +Infinity, NaN stays NaN.
-
-const LOG2E: f32 = 1.44269504;
-const LN2_HI: f32 = 0.693359375; // 355/512: n·LN2_HI is exact for |n| < 2^15
-const LN2_LO: f32 = -2.12194440e-4;
-const EXP_LO: f32 = -87.0; // n = nearest(x·log2e) ≥ −126 keeps 2^n normal
-const P0: f32 = 5.0000001201e-1;
-const P1: f32 = 1.6666665459e-1;
-const P2: f32 = 4.1665795894e-2;
-const P3: f32 = 8.3334519073e-3;
-const P4: f32 = 1.3981999507e-3;
-const P5: f32 = 1.9875691500e-4;
-
-const SQRTH: f32 = 0.707106781;
-const MIN_NORMAL: f32 = 1.17549435e-38;
-const TWO23: f32 = 8388608.0;
-const L0: f32 = 7.0376836292e-2;
-const L1: f32 = -1.1514610310e-1;
-const L2: f32 = 1.1676998740e-1;
-const L3: f32 = -1.2420140846e-1;
-const L4: f32 = 1.4249322787e-1;
-const L5: f32 = -1.6668057665e-1;
-const L6: f32 = 2.0000714765e-1;
-const L7: f32 = -2.4999993993e-1;
-const L8: f32 = 3.3333331174e-1;
-const MANT_MASK: i32 = 0x007fffff;
-const HALF_BITS: i32 = 0x3f000000; // exponent of [0.5, 1)
+// exp, log, hsum and rowMax come from assembly/math.ts (the one math library of the kernels):
+// every vector helper there has a scalar twin doing the same f32 operations in the same order,
+// so an element's gradient is bit-identical in the SIMD body, the scalar tail and the scalar build.
 
 /** Elements summed in f32 lanes before the partial sum is flushed to the f64 total. */
 const BLOCK: i32 = 256;
 
-// ---- exp and log, 4 lanes and 1 lane ----
-
-/** exp(x) for x ≤ 0 (a positive x is clamped to 0, giving 1); NaN stays NaN. */
-// @ts-ignore: decorator
-@inline function expNeg4(x: v128): v128 {
-  const a = f32x4.max(f32x4.min(x, f32x4.splat(0)), f32x4.splat(EXP_LO));
-  const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
-  const r = f32x4.sub(f32x4.sub(a, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let p = f32x4.add(f32x4.mul(r, f32x4.splat(P5)), f32x4.splat(P4));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P0));
-  const e = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(e, scale), f32x4.lt(x, f32x4.splat(EXP_LO)));
-}
-
-// @ts-ignore: decorator
-@inline function expNeg1(x: f32): f32 {
-  const a = max(min(x, <f32>0), EXP_LO);
-  const n = nearest<f32>(a * LOG2E);
-  const r = (a - n * LN2_HI) - n * LN2_LO;
-  let p = r * P5 + P4;
-  p = p * r + P3;
-  p = p * r + P2;
-  p = p * r + P1;
-  p = p * r + P0;
-  const e = (p * (r * r) + r) + 1;
-  const scale = reinterpret<f32>((<i32>n + 127) << 23);
-  return x < EXP_LO ? 0 : e * scale;
-}
-
-/** Natural log, lane-wise, with IEEE special values. */
-// @ts-ignore: decorator
-@inline function log4(x: v128): v128 {
-  const sub = f32x4.lt(x, f32x4.splat(MIN_NORMAL));
-  const xs = v128.bitselect(f32x4.mul(x, f32x4.splat(TWO23)), x, sub);
-  let e = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(xs, 23), i32x4.splat(126)));
-  e = f32x4.sub(e, v128.and(f32x4.splat(23), sub));
-  const m = v128.or(v128.and(xs, i32x4.splat(MANT_MASK)), i32x4.splat(HALF_BITS)); // [0.5, 1)
-  const small = f32x4.lt(m, f32x4.splat(SQRTH));
-  e = f32x4.sub(e, v128.and(f32x4.splat(1), small));
-  const f = f32x4.sub(f32x4.add(m, v128.and(m, small)), f32x4.splat(1)); // 2m − 1 or m − 1, exact
-  const z = f32x4.mul(f, f);
-  let p = f32x4.add(f32x4.mul(f, f32x4.splat(L0)), f32x4.splat(L1));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L2));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L3));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L4));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L5));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L6));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L7));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L8));
-  let y = f32x4.mul(f32x4.mul(p, f), z);
-  y = f32x4.add(y, f32x4.mul(e, f32x4.splat(LN2_LO)));
-  y = f32x4.add(y, f32x4.mul(z, f32x4.splat(-0.5)));
-  let r = f32x4.add(f, y);
-  r = f32x4.add(r, f32x4.mul(e, f32x4.splat(LN2_HI)));
-  // 0 → −Infinity; x < 0 → NaN; +Infinity and NaN → x itself.
-  const ok = v128.and(f32x4.gt(x, f32x4.splat(0)), f32x4.lt(x, f32x4.splat(Infinity)));
-  let special = v128.bitselect(f32x4.splat(NaN), x, f32x4.lt(x, f32x4.splat(0)));
-  special = v128.bitselect(f32x4.splat(-Infinity), special, f32x4.eq(x, f32x4.splat(0)));
-  return v128.bitselect(r, special, ok);
-}
-
-// @ts-ignore: decorator
-@inline function log1(x: f32): f32 {
-  if (!(x > 0 && x < Infinity)) return x == 0 ? -Infinity : x < 0 ? NaN : x;
-  const sub = x < MIN_NORMAL;
-  const xs = sub ? x * TWO23 : x;
-  const bits = reinterpret<i32>(xs);
-  let e = <f32>((bits >>> 23) - 126);
-  if (sub) e -= 23;
-  const m = reinterpret<f32>((bits & MANT_MASK) | HALF_BITS);
-  const small = m < SQRTH;
-  if (small) e -= 1;
-  const f = (m + (small ? m : <f32>0)) - 1;
-  const z = f * f;
-  let p = f * L0 + L1;
-  p = p * f + L2;
-  p = p * f + L3;
-  p = p * f + L4;
-  p = p * f + L5;
-  p = p * f + L6;
-  p = p * f + L7;
-  p = p * f + L8;
-  let y = p * f * z;
-  y = y + e * LN2_LO;
-  y = y + z * -0.5;
-  let r = f + y;
-  r = r + e * LN2_HI;
-  return r;
-}
-
 // ---- row helpers ----
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  const s = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-  return f32x4.extract_lane(f32x4.add(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2)), 0);
-}
-
-/** Largest of n ≥ 1 floats at p; NaN if any is NaN. */
-function rowMax(p: usize, n: i32): f32 {
-  let m: f32 = load<f32>(p);
-  let c = 0;
-  if (ASC_FEATURE_SIMD) {
-    if (n >= 4) {
-      let v = v128.load(p);
-      for (c = 4; c + 4 <= n; c += 4) v = f32x4.max(v, v128.load(p + (<usize>c << 2)));
-      v = f32x4.max(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-      v = f32x4.max(v, v128.shuffle<f32>(v, v, 1, 0, 3, 2));
-      m = f32x4.extract_lane(v, 0);
-    }
-  }
-  for (; c < n; c++) m = max(m, load<f32>(p + (<usize>c << 2)));
-  return m;
-}
 
 /** First index of the largest of n ≥ 1 floats at p (a NaN counts as the largest, as in numpy). */
 function rowArgmax(p: usize, n: i32): i32 {
@@ -211,7 +64,7 @@ export function softmax_cross_entropy_f32(
       for (; c + 4 <= K; c += 4) {
         const o = <usize>c << 2;
         const xm = f32x4.sub(v128.load(xr + o), vm);
-        const e = expNeg4(xm);
+        const e = exp4(xm);
         if (dx != 0) v128.store(gr + o, e);
         vs = f32x4.add(vs, e);
         vd = f32x4.add(vd, xm);
@@ -226,7 +79,7 @@ export function softmax_cross_entropy_f32(
     for (; c < K; c++) {
       const o = <usize>c << 2;
       const xm = load<f32>(xr + o) - m;
-      const e = expNeg1(xm);
+      const e = exp1(xm);
       if (dx != 0) store<f32>(gr + o, e);
       s += e;
       d += xm;
@@ -245,7 +98,7 @@ export function softmax_cross_entropy_f32(
     // Smoothed: Σt' = (1−ε)·Σt + ε, Σt'(x−m) = (1−ε)·Σt(x−m) + ε/K·Σ(x−m).
     const st2 = keep * st + smoothing;
     const std2 = keep * std + share * d;
-    total += <f64>st2 * <f64>log1(s) - <f64>std2;
+    total += <f64>st2 * <f64>ln1(s) - <f64>std2;
     if (dx == 0) continue;
     const coef = st2 / s;
     const ey = labels != 0 ? load<f32>(gr + (<usize>y << 2)) : 0;
@@ -322,7 +175,7 @@ export function hinge_multiclass_f32(
  * term taken as 0 at d = 0 (a == b: every direction is a subgradient; 0 is the one without NaN).
  * da and db are both written or both skipped (da = 0).
  */
-export function contrastive_loss_f32(
+export function contrastive_f32(
   a: usize, b: usize, same: usize, sameInt: i32, rows: i32, D: i32, margin: f32, scale: f32, da: usize, db: usize,
 ): f64 {
   const rowBytes = <usize>D << 2;
@@ -378,7 +231,7 @@ export function contrastive_loss_f32(
  * Active rows: da = 2·scale·(n − p), dp = 2·scale·(p − a), dn = 2·scale·(a − n); inactive rows
  * (including exactly 0) get zeros. da, dp, dn all written or all skipped (da = 0).
  */
-export function triplet_loss_f32(
+export function triplet_f32(
   a: usize, p: usize, n: usize, rows: i32, D: i32, margin: f32, scale: f32, da: usize, dp: usize, dn: usize,
 ): f64 {
   const rowBytes = <usize>D << 2;
@@ -454,7 +307,7 @@ export function kl_divergence_f32(p: usize, q: usize, n: i32, scale: f32, dq: us
         const o = <usize>i << 2;
         const vp = v128.load(p + o), vq = v128.load(q + o);
         const nz = f32x4.ne(vp, zero); // NaN p stays in (and propagates)
-        acc = f32x4.add(acc, v128.and(f32x4.mul(vp, f32x4.sub(log4(vp), log4(vq))), nz));
+        acc = f32x4.add(acc, v128.and(f32x4.mul(vp, f32x4.sub(ln4(vp), ln4(vq))), nz));
         if (dq != 0) v128.store(dq + o, v128.and(f32x4.div(f32x4.mul(vp, vneg), vq), nz));
       }
       total += <f64>hsum(acc);
@@ -464,7 +317,7 @@ export function kl_divergence_f32(p: usize, q: usize, n: i32, scale: f32, dq: us
     const o = <usize>i << 2;
     const vp = load<f32>(p + o), vq = load<f32>(q + o);
     const nz = vp != 0;
-    if (nz) total += <f64>(vp * (log1(vp) - log1(vq)));
+    if (nz) total += <f64>(vp * (ln1(vp) - ln1(vq)));
     if (dq != 0) store<f32>(dq + o, nz ? (vp * -scale) / vq : 0);
   }
   return total;

@@ -1,0 +1,214 @@
+import { rt } from '../runtime/wasm.js';
+import type { Tensor } from '../tensor.js';
+import { derived, planned, scratch } from './cache.js';
+import type { ConvGeometry } from './shape.js';
+
+// GEMM planning and packing, shared by the convolutions, dense and their gradients: the row
+// indirection of a geometry (cached per geometry), im2col chunks, and the weight packers (cached
+// per weight tensor and version) for the layouts the kernels stream: the indirect GEMM
+// (assembly/gemm/igemm.ts), depthwise, one input channel, and Winograd F(2×2, 3×3).
+
+/** Row indirection for a geometry: M rows × T taps of input byte offsets (−1 = padding), M output offsets. */
+export interface Plan { M: number; T: number; ind: number; out: number }
+
+/** Build (or fetch from the LRU) the indirection of a convolution geometry. */
+export function plan(g: ConvGeometry): Plan {
+  const { N, H, W, C, OH, OW, KH, KW, s, d, pads, Cout, transposed } = g;
+  const M = N * OH * OW;
+  const T = KH * KW;
+  const key = `${transposed ? 'T' : 'C'}:${N},${H},${W},${C}:${OH},${OW},${Cout}:${KH},${KW}:${s}:${d}:${pads.flat()}`;
+  const ptr = planned(key, (M * T + M) * 4, (base) => {
+    const i32 = rt().heap.i32();
+    const ind = base >>> 2;
+    const out = ind + M * T;
+    const [pt, pl] = [pads[0][0], pads[1][0]];
+    let m = 0;
+    const emit = (n: number, oy: number, ox: number): void => {
+      for (let ky = 0; ky < KH; ky++) {
+        for (let kx = 0; kx < KW; kx++) {
+          let iy: number, ix: number;
+          if (transposed) {
+            // Output row oy receives from input row iy where oy = iy·s − pt + ky·d.
+            const ny = oy + pt - ky * d[0], nx = ox + pl - kx * d[1];
+            iy = ny % s[0] === 0 ? ny / s[0] : -1;
+            ix = nx % s[1] === 0 ? nx / s[1] : -1;
+          } else {
+            iy = oy * s[0] - pt + ky * d[0];
+            ix = ox * s[1] - pl + kx * d[1];
+          }
+          const inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+          i32[ind + m * T + ky * KW + kx] = inside ? ((n * H + iy) * W + ix) * C * 4 : -1;
+        }
+      }
+      i32[out + m] = ((n * OH + oy) * OW + ox) * Cout * 4;
+      m++;
+    };
+    for (let n = 0; n < N; n++) {
+      if (!transposed) {
+        for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) emit(n, oy, ox);
+      } else {
+        // Group output pixels by stride phase, so the four rows of a GEMM tile share their live
+        // taps and the kernel skips the taps that fall in the stride's holes.
+        for (let py = 0; py < s[0]; py++) for (let px = 0; px < s[1]; px++) {
+          for (let oy = py; oy < OH; oy += s[0]) for (let ox = px; ox < OW; ox += s[1]) emit(n, oy, ox);
+        }
+      }
+    }
+  });
+  return { M, T, ind: ptr, out: ptr + M * T * 4 };
+}
+
+/** im2col rows of output pixels p0 .. p0+n−1 of a (non-transposed) geometry, K channels from x. */
+export function im2col(g: ConvGeometry, x: number, K: number, p0: number, n: number, col: number): void {
+  rt().kernels.im2col_nhwc_f32(x, g.H, g.W, g.C, K, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], p0, n, col);
+}
+
+/** Output pixels per im2col chunk: about 64 KiB of rows of R floats, a multiple of 4. */
+export function im2colChunk(R: number): number {
+  return Math.max(16, Math.min(1024, Math.floor(16384 / R / 4) * 4));
+}
+
+/** Row indirection of a dense product: row m reads m·K floats in, writes m·N floats out. */
+export function denseRows(M: number, K: number, N: number): number {
+  return planned(`dense:${M}:${K}:${N}`, M * 8, (ptr) => {
+    const i32 = rt().heap.i32();
+    for (let m = 0; m < M; m++) {
+      i32[(ptr >>> 2) + m] = m * K * 4;
+      i32[(ptr >>> 2) + M + m] = m * N * 4;
+    }
+  });
+}
+
+/**
+ * Pack weights for the indirect GEMM, every group one after another. Column n of group g, tap t,
+ * row k reads w at base + t·st + k·sk + n·sn (conv2d HWIO, conv2dTranspose [KH,KW,Cout/g,Cin] and
+ * dense [in, units] are all affine in (t, k, n)); flip reverses the taps.
+ */
+export function packGemm(w: Tensor, bias: Tensor | null, groups: number, T: number, K: number, Nc: number, flip: boolean, transposed: boolean): number {
+  const blocks = Math.ceil(Nc / 8);
+  const blockFloats = 8 + T * K * 8;
+  const key = `gemm:${groups}:${T}:${K}:${Nc}:${flip ? 1 : 0}:${transposed ? 1 : 0}`;
+  const stamp = `${w.version}:${bias ? `${bias.id}.${bias.version}` : '-'}`;
+  return derived(w, key, stamp, groups * blocks * blockFloats * 4, (ptr) => {
+    const f = rt().heap.f32();
+    const src = w.ptr >>> 2;
+    const b = bias ? bias.ptr >>> 2 : -1;
+    const Cout = Nc * groups, Cin = K * groups;
+    let dst = ptr >>> 2;
+    for (let gi = 0; gi < groups; gi++) {
+      // Affine strides of w for this layout.
+      let base: number, st: number, sk: number, sn: number;
+      if (transposed) { base = gi * K; st = Nc * Cin; sk = 1; sn = Cin; }
+      else { base = gi * Nc; st = K * Cout; sk = Cout; sn = 1; }
+      for (let blk = 0; blk < blocks; blk++) {
+        for (let j = 0; j < 8; j++) {
+          const n = blk * 8 + j;
+          f[dst + j] = n < Nc && b >= 0 ? f[b + gi * Nc + n] : 0;
+        }
+        dst += 8;
+        for (let t = 0; t < T; t++) {
+          const tt = flip ? T - 1 - t : t;
+          for (let k = 0; k < K; k++) {
+            const row = src + base + tt * st + k * sk;
+            for (let j = 0; j < 8; j++) {
+              const n = blk * 8 + j;
+              f[dst + j] = n < Nc ? f[row + n * sn] : 0;
+            }
+            dst += 8;
+          }
+        }
+      }
+    }
+  });
+}
+
+/** Depthwise weights [KH, KW, 1, C] → [bias C][T][C] with taps flipped if asked. */
+export function packDepthwise(w: Tensor, bias: Tensor | null, T: number, C: number, flip: boolean): number {
+  const stamp = `${w.version}:${bias ? `${bias.id}.${bias.version}` : '-'}`;
+  return derived(w, `dw:${flip ? 1 : 0}`, stamp, (T + 1) * C * 4, (ptr) => {
+    const f = rt().heap.f32();
+    const dst = ptr >>> 2, src = w.ptr >>> 2;
+    for (let c = 0; c < C; c++) f[dst + c] = bias ? f[(bias.ptr >>> 2) + c] : 0;
+    for (let t = 0; t < T; t++) {
+      const tt = flip ? T - 1 - t : t;
+      f.copyWithin(dst + (t + 1) * C, src + tt * C, src + (tt + 1) * C);
+    }
+  });
+}
+
+/**
+ * The zero-padded single-channel image batch [N, Hp, Wp] that the one-input-channel kernels read
+ * (conv2d_nhwc_f32_c1 and its filter gradient), copied from x into scratch slot 3. Each row gets
+ * `extraCols` more zero columns on the right (the filter gradient's vector reads run 8 past a
+ * row's last output pixel), and 16 zeroed floats of slack follow the batch (both kernels read at
+ * most that far past its end).
+ */
+export function padSingleChannel(g: ConvGeometry, x: number, extraCols: number): { ptr: number; Hp: number; Wp: number } {
+  const [[pt, pb], [pl, pr]] = g.pads;
+  const Hp = g.H + pt + pb, Wp = g.W + pl + pr + extraCols;
+  const slack = 16;
+  const ptr = scratch(3, (g.N * Hp * Wp + slack) * 4);
+  rt().kernels.pad2d_nhwc_f32_c1(x, g.N, g.H, g.W, pt, pb, pl, pr + extraCols, ptr, slack);
+  return { ptr, Hp, Wp };
+}
+
+/** Weights [KH, KW, 1, Cout] → blocks of 6 output channels, each [T][6] (zeros past Cout). */
+export function packSingleChannel(w: Tensor, T: number, Cout: number, flip: boolean): number {
+  const blocks = Math.ceil(Cout / 6);
+  return derived(w, `c1:${flip ? 1 : 0}`, `${w.version}`, blocks * T * 6 * 4, (ptr) => {
+    const f = rt().heap.f32();
+    const src = w.ptr >>> 2;
+    let dst = ptr >>> 2;
+    for (let b = 0; b < blocks; b++) {
+      for (let t = 0; t < T; t++) {
+        const tt = flip ? T - 1 - t : t;
+        for (let j = 0; j < 6; j++) {
+          const o = b * 6 + j;
+          f[dst++] = o < Cout ? f[src + tt * Cout + o] : 0;
+        }
+      }
+    }
+  });
+}
+
+/** U[ξ] = (G·g·Gᵀ)[ξ] for every (cin, cout), packed for the GEMM as 16 blocks of [Cin × Cout] (no bias). */
+export function packWinograd(w: Tensor, C: number, Cout: number, flip: boolean): number {
+  const blocks = Math.ceil(Cout / 8);
+  const blockFloats = 8 + C * 8;
+  return derived(w, `winograd:${flip ? 1 : 0}`, `${w.version}`, 16 * blocks * blockFloats * 4, (ptr) => {
+    const f = rt().heap.f32();
+    const src = w.ptr >>> 2;
+    const U = new Float32Array(16 * C * Cout);
+    const gk = new Float64Array(9), t = new Float64Array(12);
+    for (let c = 0; c < C; c++) {
+      for (let o = 0; o < Cout; o++) {
+        for (let k = 0; k < 9; k++) gk[k] = f[src + ((flip ? 8 - k : k) * C + c) * Cout + o];
+        // t = G·g (4×3), G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]].
+        for (let j = 0; j < 3; j++) {
+          const a = gk[j], b = gk[3 + j], d = gk[6 + j];
+          t[j] = a; t[3 + j] = (a + b + d) / 2; t[6 + j] = (a - b + d) / 2; t[9 + j] = d;
+        }
+        // U = t·Gᵀ (4×4).
+        for (let i = 0; i < 4; i++) {
+          const a = t[i * 3], b = t[i * 3 + 1], d = t[i * 3 + 2];
+          const row = [a, (a + b + d) / 2, (a - b + d) / 2, d];
+          for (let j = 0; j < 4; j++) U[((i * 4 + j) * C + c) * Cout + o] = row[j];
+        }
+      }
+    }
+    let dst = ptr >>> 2;
+    for (let xi = 0; xi < 16; xi++) {
+      for (let blk = 0; blk < blocks; blk++) {
+        f.fill(0, dst, dst + 8);
+        dst += 8;
+        for (let c = 0; c < C; c++) {
+          for (let j = 0; j < 8; j++) {
+            const o = blk * 8 + j;
+            f[dst + j] = o < Cout ? U[(xi * C + c) * Cout + o] : 0;
+          }
+          dst += 8;
+        }
+      }
+    }
+  });
+}
