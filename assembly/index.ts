@@ -12,3 +12,4 @@ export { maxpool2d_nhwc_f32_backward, avgpool2d_nhwc_f32_backward, lppool2d_nhwc
 export { relu_grad_f32, leaky_relu_grad_f32, prelu_grad_f32, elu_grad_f32, selu_grad_f32, sigmoid_grad_f32, tanh_grad_f32, swish_grad_f32, gelu_grad_f32, softmax_grad_f32, log_softmax_grad_f32, maxout_grad_f32, relu6_grad_f32, hard_sigmoid_grad_f32, hard_swish_grad_f32 } from './activation_grad';
 export { winograd_f23_input_transform, winograd_f23_output_transform } from './winograd';
 export { peak_f32x4 } from './bench';
+export { arith_f32, arith_f32_backward, f64_to_f32, add_n_f32 } from './arithmetic';

@@ -15,4 +15,5 @@ export { Sequential, sequential, loadModel, type SequentialOptions, type Compile
 export { layers, Layer } from './layers/index.js';
 export { maxPool2dBackward, avgPool2dBackward, adaptiveAvgPool2dBackward, globalAvgPool2dBackward, globalMaxPool2dBackward, lpPool2dBackward, mixedPool2dBackward } from './ops/pool-backprop.js';
 export { reluBackward, relu6Backward, hardSigmoidBackward, hardSwishBackward, siluBackward, leakyReluBackward, preluBackward, eluBackward, seluBackward, sigmoidBackward, tanhBackward, swishBackward, geluBackward, softmaxBackward, logSoftmaxBackward, maxoutBackward, activationBackward, type PreluGrads } from './ops/activation-backprop.js';
+export { add, sub, mul, div, addN, arithmeticBackward, type ArithmeticOp, type ArithmeticGrads } from './ops/arithmetic.js';
 export { lenet5, type LeNet5Options } from './model/zoo.js';
