@@ -13,3 +13,5 @@ export { relu_grad_f32, leaky_relu_grad_f32, prelu_grad_f32, elu_grad_f32, selu_
 export { winograd_f23_input_transform, winograd_f23_output_transform } from './winograd';
 export { peak_f32x4 } from './bench';
 export { arith_f32, arith_f32_backward, f64_to_f32, add_n_f32 } from './arithmetic';
+export { copy_rows_f32 } from './concat';
+export { pad2d_nhwc_f32, pad2d_nhwc_f32_backward } from './pad';

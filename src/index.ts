@@ -16,4 +16,6 @@ export { layers, Layer } from './layers/index.js';
 export { maxPool2dBackward, avgPool2dBackward, adaptiveAvgPool2dBackward, globalAvgPool2dBackward, globalMaxPool2dBackward, lpPool2dBackward, mixedPool2dBackward } from './ops/pool-backprop.js';
 export { reluBackward, relu6Backward, hardSigmoidBackward, hardSwishBackward, siluBackward, leakyReluBackward, preluBackward, eluBackward, seluBackward, sigmoidBackward, tanhBackward, swishBackward, geluBackward, softmaxBackward, logSoftmaxBackward, maxoutBackward, activationBackward, type PreluGrads } from './ops/activation-backprop.js';
 export { add, sub, mul, div, addN, arithmeticBackward, type ArithmeticOp, type ArithmeticGrads } from './ops/arithmetic.js';
+export { concat, split, type ConcatOptions } from './ops/concat.js';
+export { pad2d, pad2dBackward, type Pad2dOptions, type Pad2dPadding } from './ops/pad.js';
 export { lenet5, type LeNet5Options } from './model/zoo.js';
