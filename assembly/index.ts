@@ -15,3 +15,4 @@ export { peak_f32x4 } from './bench';
 export { arith_f32, arith_f32_backward, f64_to_f32, add_n_f32 } from './arithmetic';
 export { copy_rows_f32 } from './concat';
 export { pad2d_nhwc_f32, pad2d_nhwc_f32_backward } from './pad';
+export { batchnorm_nhwc_f32, batchnorm_nhwc_f32_train, batchnorm_nhwc_f32_backward } from './normalization';

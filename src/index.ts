@@ -18,4 +18,5 @@ export { reluBackward, relu6Backward, hardSigmoidBackward, hardSwishBackward, si
 export { add, sub, mul, div, addN, arithmeticBackward, type ArithmeticOp, type ArithmeticGrads } from './ops/arithmetic.js';
 export { concat, split, type ConcatOptions } from './ops/concat.js';
 export { pad2d, pad2dBackward, type Pad2dOptions, type Pad2dPadding } from './ops/pad.js';
+export { batchNorm, batchNormTrain, batchNormBackward, type BatchNormOptions, type BatchNormTrainOptions, type BatchNormTrainResult, type BatchNormBackwardOptions, type BatchNormGrads } from './ops/normalization.js';
 export { lenet5, type LeNet5Options } from './model/zoo.js';
