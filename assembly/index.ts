@@ -16,3 +16,4 @@ export { arith_f32, arith_f32_backward, f64_to_f32, add_n_f32 } from './arithmet
 export { copy_rows_f32 } from './concat';
 export { pad2d_nhwc_f32, pad2d_nhwc_f32_backward } from './pad';
 export { batchnorm_nhwc_f32, batchnorm_nhwc_f32_train, batchnorm_nhwc_f32_backward } from './normalization';
+export { upsample2d_nhwc_f32_nearest, upsample2d_nhwc_f32_nearest_backward, upsample2d_nhwc_f32_bilinear, upsample2d_nhwc_f32_bilinear_backward } from './upsample';

@@ -19,4 +19,5 @@ export { add, sub, mul, div, addN, arithmeticBackward, type ArithmeticOp, type A
 export { concat, split, type ConcatOptions } from './ops/concat.js';
 export { pad2d, pad2dBackward, type Pad2dOptions, type Pad2dPadding } from './ops/pad.js';
 export { batchNorm, batchNormTrain, batchNormBackward, type BatchNormOptions, type BatchNormTrainOptions, type BatchNormTrainResult, type BatchNormBackwardOptions, type BatchNormGrads } from './ops/normalization.js';
+export { upSampling2d, upSampling2dBackward, type UpSampling2dOptions, type Interpolation } from './ops/upsample.js';
 export { lenet5, type LeNet5Options } from './model/zoo.js';
