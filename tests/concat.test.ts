@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  init, tensor, tidy, memoryStats, type Tensor,
+  init, tensor, tidy, memoryStats,
   concat, split, pad2d, pad2dBackward, ArgumentError, DTypeError, ShapeError,
 } from '../src/index.ts';
 import { equalArrays, randArray, randInt, rng, throwsTyped } from './helpers.ts';
@@ -128,7 +128,8 @@ test('errors: typed, naming the op, the argument and the shapes; failed calls al
   tidy(() => {
     const a = tensor(new Float32Array(12), [1, 2, 2, 3]), b = tensor(new Float32Array(8), [1, 2, 2, 2]);
     const c = tensor(new Float32Array(6), [1, 3, 2, 1]);
-    const ints = tensor([1, 2], [2], 'int32'), scalar = tensor([1], []);
+    const ints = tensor([1, 2], [2], 'int32'), scalar = tensor([1], []), rank2 = tensor([1], [1, 1]);
+    const before = memoryStats();
     throwsTyped(() => concat([a, c]), ShapeError, 'concat', 'xs[1] [1,3,2,1]', 'xs[0] [1,2,2,3]', 'axis 3');
     throwsTyped(() => concat([a, b], { axis: 2 }), ShapeError, 'concat', 'axis 2');
     throwsTyped(() => concat([a, b], { axis: 4 }), ArgumentError, 'concat', 'axis', '[-4, 3]', '4');
@@ -147,7 +148,8 @@ test('errors: typed, naming the op, the argument and the shapes; failed calls al
     throwsTyped(() => pad2d(a, undefined as never), ArgumentError, 'pad2d', 'padding');
     throwsTyped(() => pad2d(c.shape as never, { padding: [[0, 0], [0, 0]] }), ArgumentError, 'pad2d', 'x', 'Tensor');
     throwsTyped(() => pad2d(ints, { padding: [[0, 0], [0, 0]] }), DTypeError, 'pad2d', 'x');
-    throwsTyped(() => pad2d(tensor([1], [1, 1]) as Tensor, { padding: [[0, 0], [0, 0]] }), ShapeError, 'pad2d', 'rank 4');
+    throwsTyped(() => pad2d(rank2, { padding: [[0, 0], [0, 0]] }), ShapeError, 'pad2d', 'rank 4');
+    assert.equal(memoryStats(), before, 'failed concat, split and pad2d calls allocate nothing');
   });
   tidy(() => {
     const a = tensor(new Float32Array(12), [1, 2, 2, 3]);

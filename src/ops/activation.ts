@@ -23,7 +23,7 @@ export type ParsedActivation = { name: ActivationName; alpha: number; beta?: num
 
 /** Options of hardSigmoid and hardSigmoidBackward. */
 export interface HardSigmoidOptions {
-  /** Slope; 0.2 as in ONNX, Keras and tfjs (PyTorch's Hardsigmoid is alpha 1/6). */
+  /** Slope; 0.2 as in ONNX, tfjs and Keras 2 (PyTorch's Hardsigmoid and Keras 3 use 1/6). */
   alpha?: number;
   /** Offset; 0.5 (PyTorch's is 0.5 too). */
   beta?: number;
@@ -71,8 +71,8 @@ export function relu6(x: Tensor): Tensor {
 
 /**
  * max(0, min(1, alpha·x + beta)), alpha·x + beta rounded as a product then a sum. The defaults
- * alpha = 0.2, beta = 0.5 are ONNX's, Keras' and tfjs' HardSigmoid; PyTorch's nn.Hardsigmoid is
- * `{ alpha: 1 / 6 }` (beta 0.5), i.e. relu6(x + 3)/6. NaN stays NaN.
+ * alpha = 0.2, beta = 0.5 are ONNX's, tfjs' and Keras 2's HardSigmoid; PyTorch's nn.Hardsigmoid
+ * (and Keras 3's hard_sigmoid) is `{ alpha: 1 / 6 }` (beta 0.5), i.e. relu6(x + 3)/6. NaN stays NaN.
  */
 export function hardSigmoid(x: Tensor, options?: HardSigmoidOptions): Tensor {
   const op = 'hardSigmoid';
