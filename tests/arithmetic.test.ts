@@ -12,6 +12,7 @@ import {
 } from '../src/index.ts';
 import { allclose, equalArrays, randArray, rng, throwsTyped } from './helpers.ts';
 import * as R from './reference/arithmetic.ts';
+import { binaryPlan } from '../src/ops/arithmetic.ts';
 
 const BUILDS: Backend[] = ['relaxed-simd', 'simd', 'scalar'];
 const OPS = { add, sub, mul, div } as const;
@@ -187,5 +188,23 @@ function within(got: ArrayLike<number>, ref: ArrayLike<number>, mag: ArrayLike<n
     if (!(Math.abs(got[i] - ref[i]) <= tol)) assert.unreachable(`${ctx}: [${i}] got ${got[i]}, expected ${ref[i]} (tolerance ${tol})`);
   }
 }
+
+const plans = suite('arithmetic plans');
+plans('the fast paths: what the kernel sees for each common case', () => {
+  const p = (out: number[], a: number[], b: number[]) => binaryPlan(out, a, b);
+  // Equal shapes: one flat run.
+  assert.equal(p([2, 5, 7, 3], [2, 5, 7, 3], [2, 5, 7, 3]), { dims: [210], sa: [1], sb: [1], swapped: false });
+  // A per-channel vector ([C] or [1,1,1,C]): rows against one fixed vector.
+  assert.equal(p([2, 5, 7, 3], [2, 5, 7, 3], [3]), { dims: [70, 3], sa: [3, 1], sb: [0, 1], swapped: false });
+  assert.equal(p([2, 5, 7, 3], [2, 5, 7, 3], [1, 1, 1, 3]), { dims: [70, 3], sa: [3, 1], sb: [0, 1], swapped: false });
+  // Squeeze-excitation [N,1,1,C]: N blocks of H·W rows, each against its own vector.
+  assert.equal(p([2, 5, 7, 3], [2, 5, 7, 3], [2, 1, 1, 3]), { dims: [2, 35, 3], sa: [105, 3, 1], sb: [3, 0, 1], swapped: false });
+  // A scalar: one run against a splat; on the left, swapped (the kernel computes b − a, b / a).
+  assert.equal(p([2, 5, 7, 3], [2, 5, 7, 3], []), { dims: [210], sa: [1], sb: [0], swapped: false });
+  assert.equal(p([2, 5, 7, 3], [1], [2, 5, 7, 3]), { dims: [210], sa: [1], sb: [0], swapped: true });
+  // Broadcast on both sides: the general strided loop (swapped: a is the broadcast one innermost).
+  assert.equal(p([2, 5, 6, 3], [2, 1, 6, 1], [1, 5, 1, 3]), { dims: [2, 5, 6, 3], sa: [0, 3, 0, 1], sb: [6, 0, 1, 0], swapped: true });
+});
+plans.run();
 
 for (const build of BUILDS) buildSuite(build);

@@ -142,7 +142,7 @@ function binary(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
 }
 
 /** A coalesced broadcast: dims of the output, element strides of each operand (0 where broadcast). */
-interface Plan { dims: number[]; sa: number[]; sb: number[] }
+export interface Plan { dims: number[]; sa: number[]; sb: number[] }
 
 /**
  * Merge adjacent output axes where (a full?, b full?) agree; drop size-1 output axes. The strides
@@ -172,17 +172,22 @@ function plan(out: readonly number[], a: readonly number[], b: readonly number[]
   return { dims, sa: strides(fa), sb: strides(fb) };
 }
 
-/** y (of the broadcast shape) = a op b; returns y. Swaps the operands when a is broadcast innermost. */
+/**
+ * The kernel's view of y = a op b: the coalesced plan, with the operands swapped (and the op to be
+ * reversed) when a is the broadcast one on the innermost axis. @internal (exported for tests)
+ */
+export function binaryPlan(out: readonly number[], a: readonly number[], b: readonly number[]): Plan & { swapped: boolean } {
+  const p = plan(out, a, b);
+  const last = p.dims.length - 1;
+  return p.sa[last] === 0 ? { dims: p.dims, sa: p.sb, sb: p.sa, swapped: true } : { ...p, swapped: false };
+}
+
+/** y (of the broadcast shape) = a op b; returns y. */
 function runInto(y: Tensor, op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
   if (y.size === 0) return y;
-  let p = plan(y.shape, a.shape, b.shape);
-  let code = CODE[op], pa = a.ptr, pb = b.ptr;
-  const last = p.dims.length - 1;
-  if (p.sa[last] === 0) {
-    p = { dims: p.dims, sa: p.sb, sb: p.sa };
-    code = REVERSED[code];
-    [pa, pb] = [pb, pa];
-  }
+  const p = binaryPlan(y.shape, a.shape, b.shape);
+  const code = p.swapped ? REVERSED[CODE[op]] : CODE[op];
+  const [pa, pb] = p.swapped ? [b.ptr, a.ptr] : [a.ptr, b.ptr];
   const heap = rt().heap;
   const scratch = heap.alloc(4 * 3 * MAX_RANK);
   try {
