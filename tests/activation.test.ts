@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import {
   init, tensor, tidy, memoryStats, type Backend, type Tensor,
   relu, leakyRelu, prelu, elu, selu, sigmoid, tanh, swish, gelu, softmax, logSoftmax, maxout,
+  relu6, hardSigmoid, hardSwish, silu,
   ArgumentError, DTypeError, DisposedError, ShapeError,
 } from '../src/index.ts';
 import { activateInPlace, parseActivation, type ActivationName } from '../src/ops/activation.ts';
@@ -180,6 +181,7 @@ function buildSuite(build: Backend): void {
     const x = values(r, 3 * 17);
     const ops: Record<Exclude<ActivationName, 'linear'>, (t: Tensor) => Tensor> = {
       relu, leakyRelu: (t) => leakyRelu(t, 0.3), elu: (t) => elu(t, 0.7), selu, sigmoid, tanh, swish, gelu, softmax, logSoftmax,
+      relu6, hardSigmoid: (t) => hardSigmoid(t), hardSwish, silu,
     };
     for (const [name, op] of Object.entries(ops)) {
       tidy(() => {
@@ -223,7 +225,7 @@ function buildSuite(build: Backend): void {
     assert.equal(parseActivation('conv2d', 'elu'), { name: 'elu', alpha: 1 });
     assert.equal(parseActivation('dense', { name: 'leakyRelu', alpha: 0.2 }), { name: 'leakyRelu', alpha: 0.2 });
     assert.equal(parseActivation('dense', { name: 'softmax' }), { name: 'softmax', alpha: 0 });
-    throwsTyped(() => parseActivation('conv2d', 'Relu'), ArgumentError, 'conv2d', '"Relu"', 'relu, leakyRelu, elu');
+    throwsTyped(() => parseActivation('conv2d', 'Relu'), ArgumentError, 'conv2d', '"Relu"', 'relu, relu6, leakyRelu, elu');
     throwsTyped(() => parseActivation('dense', 'prelu'), ArgumentError, 'dense', 'prelu', 'valid:');
     throwsTyped(() => parseActivation('dense', null), ArgumentError, 'dense', 'null');
     throwsTyped(() => parseActivation('dense', 3), ArgumentError, 'dense', '3');

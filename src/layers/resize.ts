@@ -1,7 +1,7 @@
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { pad2d, pad2dBackward } from '../ops/pad.js';
-import { upSampling2d, upSampling2dBackward } from '../ops/resize.js';
+import { upSampling2d, upSampling2dBackward } from '../ops/upsample.js';
 import { Layer, type Context, type Gradients } from './layer.js';
 import { bool, intPair, layerOptions, oneOf, type Pair } from './options.js';
 

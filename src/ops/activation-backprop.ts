@@ -1,15 +1,16 @@
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { rt, type Kernels } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
-import type { ActivationName } from './activation.js';
-import { expectNumber, expectTensor } from './check.js';
+import type { ActivationName, HardSigmoidOptions } from './activation.js';
+import { expectNumber, expectOptions, expectTensor } from './check.js';
 
 // Gradients of the activations of src/ops/activation.ts, as ops: each takes dy (the gradient of
 // the activation's output) and what the derivative is cheapest from (the forward input x, or the
 // forward output y for sigmoid, tanh, softmax and logSoftmax), validates, allocates dx and runs
 // one kernel of assembly/activation_grad.ts. At a kink the slope is that of the forward's
-// branch for x = 0 (relu 0; leakyRelu, prelu, elu alpha). Layers call activationBackward with
-// the activation they parsed.
+// branch for x = 0 (relu 0; leakyRelu, prelu, elu alpha); relu6, hardSigmoid and hardSwish take
+// PyTorch's slopes at their kinks (see each op). Layers call activationBackward with the
+// activation they parsed.
 
 /** The gradients of prelu: dx like x, dalpha like alpha ([C]). */
 export interface PreluGrads {
@@ -20,6 +21,32 @@ export interface PreluGrads {
 /** dx = dy where x > 0, else 0 (0 at x = 0, and where x is NaN). */
 export function reluBackward(dy: Tensor, x: Tensor): Tensor {
   return elementwise('reluBackward', 'x', dy, x, (k, g, v, d, n) => k.relu_grad_f32(g, v, d, n));
+}
+
+/** dx = dy where 0 < x < 6, else 0 (0 at both kinks, as PyTorch's hardtanh_backward); NaN where x is NaN. */
+export function relu6Backward(dy: Tensor, x: Tensor): Tensor {
+  return elementwise('relu6Backward', 'x', dy, x, (k, g, v, d, n) => k.relu6_grad_f32(g, v, d, n));
+}
+
+/**
+ * dx = alpha·dy where 0 < alpha·x + beta < 1, else 0 (0 at both kinks, as PyTorch's
+ * hardsigmoid_backward); NaN where x is NaN. Same options and defaults as hardSigmoid
+ * (alpha 0.2, beta 0.5; PyTorch's is alpha 1/6).
+ */
+export function hardSigmoidBackward(dy: Tensor, x: Tensor, options?: HardSigmoidOptions): Tensor {
+  const op = 'hardSigmoidBackward';
+  const o = expectOptions(op, options, ['alpha', 'beta']);
+  const a = expectNumber(op, 'alpha', o.alpha, 0.2);
+  const b = expectNumber(op, 'beta', o.beta, 0.5);
+  return elementwise(op, 'x', dy, x, (k, g, v, d, n) => k.hard_sigmoid_grad_f32(g, v, d, n, a, b));
+}
+
+/**
+ * dx = 0 where x < −3, dy·(x/3 + 1/2) where −3 ≤ x ≤ 3, dy where x > 3: PyTorch's
+ * hardswish_backward, so the slope is −1/2 at x = −3 and 3/2 at x = 3. NaN where x is NaN.
+ */
+export function hardSwishBackward(dy: Tensor, x: Tensor): Tensor {
+  return elementwise('hardSwishBackward', 'x', dy, x, (k, g, v, d, n) => k.hard_swish_grad_f32(g, v, d, n));
 }
 
 /** dx = dy where x > 0, else alpha·dy. */
@@ -53,6 +80,9 @@ export function tanhBackward(dy: Tensor, y: Tensor): Tensor {
 export function swishBackward(dy: Tensor, x: Tensor): Tensor {
   return elementwise('swishBackward', 'x', dy, x, (k, g, v, d, n) => k.swish_grad_f32(g, v, d, n));
 }
+
+/** The gradient of silu: the same function as swishBackward. */
+export const siluBackward = swishBackward;
 
 /** dx = dy·(Φ(x) + x·φ(x)), the derivative of the exact (erf) gelu; at ±Infinity dy·1 and dy·0. */
 export function geluBackward(dy: Tensor, x: Tensor): Tensor {
@@ -131,7 +161,7 @@ export function preluBackward(dy: Tensor, x: Tensor, alpha: Tensor): PreluGrads 
  * sigmoid, tanh, softmax and logSoftmax, x for the others), so the other may be null. 'linear'
  * reads neither and returns a copy of dy.
  */
-export function activationBackward(act: { name: ActivationName; alpha: number }, dy: Tensor, x: Tensor | null, y: Tensor | null): Tensor {
+export function activationBackward(act: { name: ActivationName; alpha: number; beta?: number }, dy: Tensor, x: Tensor | null, y: Tensor | null): Tensor {
   if (act === null || typeof act !== 'object' || !Object.prototype.hasOwnProperty.call(BACKWARD, act.name)) {
     const got = act !== null && typeof act === 'object' ? JSON.stringify((act as { name?: unknown }).name) : String(act);
     throw new ArgumentError(`activationBackward: unknown activation ${got} (valid: ${Object.keys(BACKWARD).join(', ')})`);
@@ -161,12 +191,23 @@ function elementwise(op: string, name: 'x' | 'y', dy: Tensor, v: Tensor, kernel:
   return dx;
 }
 
-type Backward = { from: 'x' | 'y' | null; run: (op: string, act: { alpha: number }, dy: Tensor, v: Tensor) => Tensor };
+type Backward = { from: 'x' | 'y' | null; run: (op: string, act: { alpha: number; beta?: number }, dy: Tensor, v: Tensor) => Tensor };
 
 /** By name: which tensor the derivative is taken from, and how. */
 const BACKWARD: Record<ActivationName, Backward> = {
   linear: { from: null, run: (op, _act, dy) => copy(op, dy) },
   relu: { from: 'x', run: (op, _act, dy, x) => elementwise(op, 'x', dy, x, (k, g, v, d, n) => k.relu_grad_f32(g, v, d, n)) },
+  relu6: { from: 'x', run: (op, _act, dy, x) => elementwise(op, 'x', dy, x, (k, g, v, d, n) => k.relu6_grad_f32(g, v, d, n)) },
+  hardSigmoid: {
+    from: 'x',
+    run: (op, act, dy, x) => {
+      const a = expectNumber(op, 'alpha', act.alpha, 0.2);
+      const b = expectNumber(op, 'beta', act.beta, 0.5);
+      return elementwise(op, 'x', dy, x, (k, g, v, d, n) => k.hard_sigmoid_grad_f32(g, v, d, n, a, b));
+    },
+  },
+  hardSwish: { from: 'x', run: (op, _act, dy, x) => elementwise(op, 'x', dy, x, (k, g, v, d, n) => k.hard_swish_grad_f32(g, v, d, n)) },
+  silu: { from: 'x', run: (op, _act, dy, x) => elementwise(op, 'x', dy, x, (k, g, v, d, n) => k.swish_grad_f32(g, v, d, n)) },
   leakyRelu: {
     from: 'x',
     run: (op, act, dy, x) => {

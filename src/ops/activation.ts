@@ -1,7 +1,7 @@
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { empty, type Tensor } from '../tensor.js';
 import { rt, type Kernels } from '../runtime/wasm.js';
-import { expectNumber, expectTensor } from './check.js';
+import { expectNumber, expectOptions, expectTensor } from './check.js';
 
 // Elementwise activations (any rank, float32), softmax / logSoftmax over the last axis, prelu
 // (one alpha per channel of the last axis, NHWC) and maxout (max over k consecutive channels).
@@ -10,23 +10,44 @@ import { expectNumber, expectTensor } from './check.js';
 // activateInPlace on their output.
 
 /** Activations that conv2d, dense and the layers accept by name. */
-export type ActivationName = 'linear' | 'relu' | 'leakyRelu' | 'elu' | 'selu' | 'sigmoid' | 'tanh' | 'swish' | 'gelu' | 'softmax' | 'logSoftmax';
-/** An activation's name, or its name with an alpha (leakyRelu, elu). */
-export type Activation = ActivationName | { name: ActivationName; alpha?: number };
-/** What parseActivation returns: alpha is the default where none was given, 0 where none applies. */
-export type ParsedActivation = { name: ActivationName; alpha: number };
+export type ActivationName =
+  | 'linear' | 'relu' | 'relu6' | 'leakyRelu' | 'elu' | 'selu' | 'sigmoid' | 'hardSigmoid' | 'tanh' | 'swish' | 'silu' | 'hardSwish' | 'gelu'
+  | 'softmax' | 'logSoftmax';
+/** An activation's name, or its name with an alpha (leakyRelu, elu, hardSigmoid) and a beta (hardSigmoid). */
+export type Activation = ActivationName | { name: ActivationName; alpha?: number; beta?: number };
+/**
+ * What parseActivation returns: alpha is the default where none was given, 0 where none applies;
+ * beta is present for hardSigmoid only.
+ */
+export type ParsedActivation = { name: ActivationName; alpha: number; beta?: number };
 
-const NAMES: readonly ActivationName[] = ['linear', 'relu', 'leakyRelu', 'elu', 'selu', 'sigmoid', 'tanh', 'swish', 'gelu', 'softmax', 'logSoftmax'];
+/** Options of hardSigmoid and hardSigmoidBackward. */
+export interface HardSigmoidOptions {
+  /** Slope; 0.2 as in ONNX, tfjs and Keras 2 (PyTorch's Hardsigmoid and Keras 3 use 1/6). */
+  alpha?: number;
+  /** Offset; 0.5 (PyTorch's is 0.5 too). */
+  beta?: number;
+}
+
+const NAMES: readonly ActivationName[] = [
+  'linear', 'relu', 'relu6', 'leakyRelu', 'elu', 'selu', 'sigmoid', 'hardSigmoid', 'tanh', 'swish', 'silu', 'hardSwish', 'gelu', 'softmax', 'logSoftmax',
+];
 /** The activations that take an alpha, and its default. */
-const DEFAULT_ALPHA: Partial<Record<ActivationName, number>> = { leakyRelu: 0.01, elu: 1 };
+const DEFAULT_ALPHA: Partial<Record<ActivationName, number>> = { leakyRelu: 0.01, elu: 1, hardSigmoid: 0.2 };
+/** The activations that take a beta, and its default. */
+const DEFAULT_BETA: Partial<Record<ActivationName, number>> = { hardSigmoid: 0.5 };
 
 /**
  * How each activation runs: y = f(x) over n elements (x == y allowed); row-wise ones see the
  * last axis as rows of `cols`.
  */
-type Apply = (k: Kernels, x: number, y: number, n: number, cols: number, alpha: number) => void;
+type Apply = (k: Kernels, x: number, y: number, n: number, cols: number, alpha: number, beta: number) => void;
 const APPLY: Record<Exclude<ActivationName, 'linear'>, Apply> = {
   relu: (k, x, y, n) => k.relu_f32(x, y, n),
+  relu6: (k, x, y, n) => k.relu6_f32(x, y, n),
+  hardSigmoid: (k, x, y, n, _cols, alpha, beta) => k.hard_sigmoid_f32(x, y, n, alpha, beta),
+  hardSwish: (k, x, y, n) => k.hard_swish_f32(x, y, n),
+  silu: (k, x, y, n) => k.swish_f32(x, y, n),
   leakyRelu: (k, x, y, n, _cols, alpha) => k.leaky_relu_f32(x, y, n, alpha),
   elu: (k, x, y, n, _cols, alpha) => k.elu_f32(x, y, n, alpha),
   selu: (k, x, y, n) => k.selu_f32(x, y, n),
@@ -41,6 +62,29 @@ const APPLY: Record<Exclude<ActivationName, 'linear'>, Apply> = {
 /** max(x, 0). */
 export function relu(x: Tensor): Tensor {
   return unary('relu', x, 0);
+}
+
+/** min(max(x, 0), 6) (PyTorch's ReLU6, Keras' relu with max_value 6); NaN stays NaN. */
+export function relu6(x: Tensor): Tensor {
+  return unary('relu6', x, 0);
+}
+
+/**
+ * max(0, min(1, alpha·x + beta)), alpha·x + beta rounded as a product then a sum. The defaults
+ * alpha = 0.2, beta = 0.5 are ONNX's, tfjs' and Keras 2's HardSigmoid; PyTorch's nn.Hardsigmoid
+ * (and Keras 3's hard_sigmoid) is `{ alpha: 1 / 6 }` (beta 0.5), i.e. relu6(x + 3)/6. NaN stays NaN.
+ */
+export function hardSigmoid(x: Tensor, options?: HardSigmoidOptions): Tensor {
+  const op = 'hardSigmoid';
+  const o = expectOptions(op, options, ['alpha', 'beta']);
+  const alpha = expectNumber(op, 'alpha', o.alpha, 0.2);
+  const beta = expectNumber(op, 'beta', o.beta, 0.5);
+  return unary(op, x, alpha, beta);
+}
+
+/** x·relu6(x + 3)/6 (PyTorch's Hardswish, MobileNetV3); −Infinity gives 0 (the limit), NaN stays NaN. */
+export function hardSwish(x: Tensor): Tensor {
+  return unary('hardSwish', x, 0);
 }
 
 /** x > 0 ? x : alpha·x. */
@@ -88,6 +132,9 @@ export function swish(x: Tensor): Tensor {
   return unary('swish', x, 0);
 }
 
+/** SiLU, PyTorch's name for swish: the same function (`silu === swish`). */
+export const silu = swish;
+
 /** x·Φ(x) = x·(1 + erf(x/√2))/2, the exact (erf) form, PyTorch's default. At −Infinity, 0. */
 export function gelu(x: Tensor): Tensor {
   return unary('gelu', x, 0);
@@ -126,11 +173,12 @@ export function parseActivation(op: string, activation: unknown): ParsedActivati
   if (activation === undefined) return null;
   let name: unknown = activation;
   let alpha: unknown;
+  let beta: unknown;
   if (activation !== null && typeof activation === 'object' && !Array.isArray(activation)) {
     for (const key of Object.keys(activation)) {
-      if (key !== 'name' && key !== 'alpha') throw new ArgumentError(`${op}: activation has an unknown key '${key}' (known: name, alpha)`);
+      if (key !== 'name' && key !== 'alpha' && key !== 'beta') throw new ArgumentError(`${op}: activation has an unknown key '${key}' (known: name, alpha, beta)`);
     }
-    ({ name, alpha } = activation as { name?: unknown; alpha?: unknown });
+    ({ name, alpha, beta } = activation as { name?: unknown; alpha?: unknown; beta?: unknown });
   }
   if (typeof name !== 'string' || !(NAMES as readonly string[]).includes(name)) {
     const got = typeof name === 'string' ? JSON.stringify(name) : String(name);
@@ -138,11 +186,15 @@ export function parseActivation(op: string, activation: unknown): ParsedActivati
   }
   const valid = name as ActivationName;
   const fallback = DEFAULT_ALPHA[valid];
+  const fallbackBeta = DEFAULT_BETA[valid];
+  if (fallbackBeta === undefined && beta !== undefined) throw new ArgumentError(`${op}: activation '${valid}' takes no beta, got ${String(beta)}`);
   if (fallback === undefined) {
     if (alpha !== undefined) throw new ArgumentError(`${op}: activation '${valid}' takes no alpha, got ${String(alpha)}`);
     return valid === 'linear' ? null : { name: valid, alpha: 0 };
   }
-  return { name: valid, alpha: expectNumber(op, `${valid} alpha`, alpha, fallback) };
+  const parsed: ParsedActivation = { name: valid, alpha: expectNumber(op, `${valid} alpha`, alpha, fallback) };
+  if (fallbackBeta !== undefined) parsed.beta = expectNumber(op, `${valid} beta`, beta, fallbackBeta);
+  return parsed;
 }
 
 /** Overwrite t's data with act(t) (softmax kinds over the last axis), using the same kernels as the ops. @internal */
@@ -152,14 +204,14 @@ export function activateInPlace(t: Tensor, act: ParsedActivation): void {
   if (!Object.prototype.hasOwnProperty.call(APPLY, act.name)) {
     throw new ArgumentError(`activateInPlace: unknown activation ${String(act.name)} (valid: ${NAMES.join(', ')})`);
   }
-  APPLY[act.name](rt().kernels, t.ptr, t.ptr, t.size, lastDim(t.shape), act.alpha);
+  APPLY[act.name](rt().kernels, t.ptr, t.ptr, t.size, lastDim(t.shape), act.alpha, act.beta ?? DEFAULT_BETA[act.name] ?? 0);
   t.version++;
 }
 
-function unary(op: Exclude<ActivationName, 'linear'>, x: Tensor, alpha: number): Tensor {
+function unary(op: Exclude<ActivationName, 'linear'>, x: Tensor, alpha: number, beta = 0): Tensor {
   const t = expectTensor(op, 'x', x);
   const y = empty(t.shape);
-  APPLY[op](rt().kernels, t.ptr, y.ptr, t.size, lastDim(t.shape), alpha);
+  APPLY[op](rt().kernels, t.ptr, y.ptr, t.size, lastDim(t.shape), alpha, beta);
   return y;
 }
 

@@ -301,3 +301,29 @@ export function pool2dGeometry(op: string, inHW: Pair, o: Pool2dGeometryOptions)
   const OW = poolOutSize(op, 'width', inHW[1], k[1], s[1], pads[1], ceilMode);
   return { k, s, pads, ceilMode, OH, OW };
 }
+
+/** The highest rank the broadcasting, concat and split ops take. */
+export const MAX_RANK = 6;
+
+/**
+ * NumPy broadcasting: shapes aligned from the right, a size-1 axis stretches to the other's size.
+ * A ShapeError names the op, both shapes and the first axis (from the right) that does not fit.
+ */
+export function broadcastShape(op: string, a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  if (rank > MAX_RANK) throw new ShapeError(`${op}: rank ${rank} is above the supported ${MAX_RANK} (a ${fmt(a)}, b ${fmt(b)})`);
+  const out = new Array<number>(rank);
+  for (let i = 1; i <= rank; i++) {
+    const da = i <= a.length ? a[a.length - i] : 1;
+    const db = i <= b.length ? b[b.length - i] : 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new ShapeError(`${op}: shapes ${fmt(a)} and ${fmt(b)} do not broadcast (axis -${i}: ${da} vs ${db})`);
+    }
+    out[rank - i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+function fmt(shape: readonly number[]): string {
+  return fmtShape(shape);
+}

@@ -84,3 +84,13 @@ export function maxoutGrad(dy: Arr, x: Arr, k: number): Float64Array {
   }
   return dx;
 }
+
+// PyTorch's slopes at the kinks (hardtanh_backward, hardsigmoid_backward, hardswish_backward);
+// NaN x gives NaN (PyTorch passes dy or 0 there; simdcnn propagates the NaN).
+export const relu6Grad = (dy: Arr, x: Arr) => zip(dy, x, (g, v) => (Number.isNaN(v) ? NaN : v > 0 && v < 6 ? g : 0));
+export const hardSigmoidGrad = (dy: Arr, x: Arr, alpha = 0.2, beta = 0.5) => zip(dy, x, (g, v) => {
+  if (Number.isNaN(v)) return NaN;
+  const t = Math.fround(Math.fround(Math.fround(alpha) * v) + Math.fround(beta)); // the kernel's float32 t
+  return t > 0 && t < 1 ? g * Math.fround(alpha) : 0;
+});
+export const hardSwishGrad = (dy: Arr, x: Arr) => zip(dy, x, (g, v) => (Number.isNaN(v) ? NaN : v < -3 ? 0 : v <= 3 ? g * (v / 3 + 0.5) : g));

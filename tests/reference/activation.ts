@@ -92,3 +92,11 @@ export function erfc(z: number): number {
   for (let n = 400; n >= 1; n--) k = z + n / 2 / k;
   return Math.exp(-z * z) / Math.sqrt(Math.PI) / k;
 }
+
+// relu6, hardSigmoid, hardSwish: NaN in, NaN out (Math.min/max propagate it).
+export const relu6 = (x: ArrayLike<number>) => map(x, (v) => Math.min(Math.max(v, 0), 6));
+/** max(0, min(1, alpha·x + beta)), with alpha·x + beta rounded to float32 as the kernel rounds it (kinks land alike). */
+export const hardSigmoid = (x: ArrayLike<number>, alpha = 0.2, beta = 0.5) =>
+  map(x, (v) => Math.min(Math.max(Math.fround(Math.fround(Math.fround(alpha) * v) + Math.fround(beta)), 0), 1));
+/** x·relu6(x + 3)/6 (x itself above 3); at −Infinity the limit 0. */
+export const hardSwish = (x: ArrayLike<number>) => map(x, (v) => (v === -Infinity ? 0 : v > 3 ? v : (v * Math.min(Math.max(v + 3, 0), 6)) / 6));
