@@ -1,7 +1,7 @@
 // simdcnn: the public API. Every export is named; all ops are synchronous after `await init()`.
 export { init, backend, type Backend, type InitOptions } from './runtime/wasm.js';
 export { Tensor, tensor, zeros, fill, tidy, keep, memoryStats, type DType, type TensorData } from './tensor.js';
-export { SimdcnnError, ShapeError, ArgumentError, DTypeError, DisposedError, OutOfMemoryError, InitError } from './errors.js';
+export { SimdcnnError, ShapeError, ArgumentError, DTypeError, DisposedError, OutOfMemoryError, InitError, FormatError } from './errors.js';
 export { conv2d, conv1d, conv2dTranspose, locallyConnected2d, type Conv2dOptions, type Conv1dOptions, type Conv2dTransposeOptions, type LocallyConnected2dOptions } from './ops/conv.js';
 export { dense, flatten, type DenseOptions } from './ops/dense.js';
 export { maxPool2d, avgPool2d, lpPool2d, mixedPool2d, globalAvgPool2d, globalMaxPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, type MaxPool2dOptions, type AvgPool2dOptions, type LpPool2dOptions, type MixedPool2dOptions, type GlobalPool2dOptions, type AdaptiveAvgPool2dOptions, type AdaptiveMaxPool2dOptions, type PoolWithIndices, type PoolPadding } from './ops/pool.js';
