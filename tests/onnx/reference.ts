@@ -135,6 +135,12 @@ function axisOf(a: number, rank: number): number {
 
 /** Evaluate `model` on named inputs; returns every graph output. */
 export function evaluate(model: Model, inputs: Record<string, Value>): Record<string, Value> {
+  const env = evaluateAll(model, inputs);
+  return Object.fromEntries(model.graph.outputs.map((o) => [o.name, env.get(o.name)!]));
+}
+
+/** Evaluate `model`; returns every value (initializers, inputs, node outputs) by name. */
+export function evaluateAll(model: Model, inputs: Record<string, Value>): Map<string, Value> {
   const g: Graph = model.graph;
   const env = new Map<string, Value>();
   for (const t of g.initializers.values()) env.set(t.name, fromTensor(t));
@@ -277,5 +283,5 @@ export function evaluate(model: Model, inputs: Record<string, Value>): Record<st
     }
     env.set(node.outputs[0], out);
   }
-  return Object.fromEntries(g.outputs.map((o) => [o.name, env.get(o.name)!]));
+  return env;
 }
