@@ -11,7 +11,7 @@
 //
 // Guarantees: the graph computes the same function; every remaining node input that was foldable
 // is an initializer; folded nodes are removed; shapes of the graph (graph.shapes) are not set here.
-import { ArgumentError } from '../../../errors.js';
+import { ArgumentError, ShapeError } from '../../../errors.js';
 import { freshName, numElements, removeDeadNodes, attrInt, type DType, type Dim, type Model, type Node, type Tensor, type ValueShape } from '../ir.js';
 import { constantValue, inferNode, inputShapes, reshapeShape, shapeOpRange, sliceParams, type ShapeContext } from './shapes.js';
 
@@ -37,6 +37,10 @@ const dimsOf = (k: Known): number[] => ('elems' in k ? k.dims : k.tensor.dims);
 const dtypeOf = (k: Known): DType => ('elems' in k ? k.dtype : k.tensor.dtype);
 
 function make(name: string, dims: number[], dtype: DType, values: Elem[]): Known {
+  // Inputs whose shapes do not fit (a malformed file) leave holes: refuse instead of folding garbage.
+  if (values.length !== numElements(dims) || values.some((v) => v === undefined || (typeof v === 'number' && Number.isNaN(v) && dtype !== 'float32'))) {
+    throw new ShapeError(`onnx: cannot fold '${name}': its inputs' shapes do not fit (result dims [${dims.join(',')}], ${values.length} values)`);
+  }
   if (values.some(isBatch)) return { dims, dtype, elems: values };
   const nums = values as number[];
   const data = dtype === 'float32' ? Float32Array.from(nums) : dtype === 'int32' ? Int32Array.from(nums) : nums.slice();
