@@ -212,6 +212,30 @@ test('a huge claimed length, 2^62 and negative dims, size overflow, wrong data l
   throwsTyped(() => decodeModel(modelWithGraph((g) => initializer(g, (t) => t.packedInt64(1, [1 << 16, 1 << 16]).int64(2, 1).string(8, 'w')))), FormatError, 'more than 2147483648 bytes');
 });
 
+test('a negative dim_value in a graph input shape, a non-tensor input: typed errors', () => {
+  const withInput = (write: (t: ProtoWriter) => void) => modelWithGraph((g) => g.message(11, (v) => v.string(1, 'x').message(2, write)));
+  throwsTyped(() => decodeModel(withInput((t) => t.message(1, (tt) => tt.int64(1, 1).message(2, (s) => s.message(1, (d) => d.int64(1, -4)))))), FormatError, 'graph.input[0].type.tensor_type.shape.dim[0].dim_value', 'negative dim_value -4');
+  throwsTyped(() => decodeModel(withInput((t) => t.message(4, () => {}))), ArgumentError, "'x' is a sequence");
+  throwsTyped(() => decodeModel(withInput((t) => t.message(1, (tt) => tt.int64(1, 9)))), ArgumentError, "'x'", 'BOOL');
+});
+
+test('IR version < 4: initializers are listed as graph inputs too, and decode drops them again', () => {
+  const m = decodeModel(modelBytes('lenet'));
+  m.irVersion = 3;
+  const bytes = encodeModel(m);
+  const inputs: string[] = [];
+  const r = new ProtoReader(bytes, 'test');
+  r.fields((no, wire) => {
+    if (no !== 7) return r.skip(wire);
+    r.nested(wire, 'graph', () => r.fields((n, w) => {
+      if (n !== 11) return r.skip(w);
+      r.nested(w, 'input', () => r.fields((k, ww) => (k === 1 ? inputs.push(r.string(ww)) : r.skip(ww))));
+    }));
+  });
+  assert.is(inputs.length, 1 + m.graph.initializers.size);
+  assert.equal(decodeModel(bytes), m);
+});
+
 test('unsupported dtypes, external data, subgraphs: ArgumentError naming the tensor or op', () => {
   throwsTyped(() => decodeModel(modelWithGraph((g) => initializer(g, (t) => t.packedInt64(1, [2]).int64(2, 11).string(8, 'd')))), ArgumentError, "tensor 'd'", 'DOUBLE');
   throwsTyped(() => decodeModel(modelWithGraph((g) => initializer(g, (t) => t.packedInt64(1, [2]).int64(2, 1).string(8, 'e').int64(14, 1)))), ArgumentError, "tensor 'e'", 'external data is not supported');

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { ArgumentError, ShapeError } from '../../src/index.ts';
 import { decodeModel } from '../../src/io/onnx/decode.ts';
 import { foldConstants } from '../../src/io/onnx/passes/fold-constants.ts';
-import { inferShapes, poolSize } from '../../src/io/onnx/passes/shapes.ts';
+import { inferShapes, poolSize, resolveConvTransposePads } from '../../src/io/onnx/passes/shapes.ts';
 import type { Dim, Tensor } from '../../src/io/onnx/ir.ts';
 import { throwsTyped } from '../helpers.ts';
 import { MODELS, meta, modelBytes, node, graph, value, f32, i64, model } from './helpers.ts';
@@ -41,6 +41,17 @@ test('ConvTranspose: output_padding, output_shape, groups, SAME', () => {
   assert.equal(infer('ConvTranspose', [[1, 6, 8, 8], zeros([6, 2, 3, 3])], { strides: [2, 2], group: 3, output_shape: [17, 15] }), [1, 6, 17, 15]);
   assert.equal(infer('ConvTranspose', [[1, 6, 5, 5], zeros([6, 4, 4, 4])], { strides: [2, 2], auto_pad: 'SAME_UPPER' }), [1, 4, 10, 10]);
   assert.equal(infer('ConvTranspose', [[1, 6, 5, 5], zeros([6, 4, 3, 3])], { dilations: [2, 2] }), [1, 4, 9, 9]);
+});
+
+test('ConvTranspose pads resolved as ONNX Runtime does (SAME_UPPER/LOWER, output_shape, oversize output_shape)', () => {
+  const ct = (attrs: Attrs) => node('ConvTranspose', ['x', 'w'], ['y'], attrs);
+  assert.equal(resolveConvTransposePads(ct({ auto_pad: 'SAME_UPPER' }), [5, 5], [3, 3], [2, 2], [1, 1]), { pads: [0, 0, 1, 1], outputPadding: [0, 0] });
+  assert.equal(resolveConvTransposePads(ct({ auto_pad: 'SAME_LOWER' }), [5, 5], [3, 3], [2, 2], [1, 1]), { pads: [1, 1, 0, 0], outputPadding: [0, 0] });
+  assert.equal(resolveConvTransposePads(ct({ output_shape: [17, 15] }), [8, 8], [3, 3], [2, 2], [1, 1]), { pads: [0, 1, 0, 1], outputPadding: [0, 0] });
+  assert.equal(resolveConvTransposePads(ct({ output_shape: [18, 18] }), [8, 8], [3, 3], [2, 2], [1, 1]), { pads: [0, 0, 0, 0], outputPadding: [1, 1] });
+  assert.equal(infer('ConvTranspose', [[1, 6, 8, 8], zeros([6, 4, 3, 3])], { strides: [2, 2], output_shape: [1, 4, 18, 18] }), [1, 4, 18, 18]);
+  assert.equal(resolveConvTransposePads(ct({ pads: [1, 2, 3, 4], output_padding: [1, 0] }), [5, 5], [3, 3], [2, 2], [1, 1]), { pads: [1, 2, 3, 4], outputPadding: [1, 0] });
+  throwsTyped(() => resolveConvTransposePads(ct({ output_padding: [2, 0] }), [5, 5], [3, 3], [2, 2], [1, 1]), ArgumentError, 'output_padding [2,0]');
 });
 
 test('pooling: ceil_mode (with PyTorch\'s last-window rule), pads, count_include_pad irrelevant to size, LpPool, global', () => {
@@ -121,6 +132,8 @@ test('an operator outside the set, or from another domain: ArgumentError naming 
   const g = graph([value('x', [1, 2])], [value('y', null)], [], [{ ...node('FusedConv', ['x'], ['y'], {}, 'f'), domain: 'com.microsoft' }]);
   throwsTyped(() => inferShapes(model(g, 13)), ArgumentError, "'com.microsoft.FusedConv' (node 'f', opset 13)");
   throwsTyped(() => inferShapes(model(graph([value('x', [1, 'H', 4])], [value('y', null)], [], [node('Relu', ['x'], ['y'])]))), ArgumentError, "symbolic dim 'H' at axis 1");
+  throwsTyped(() => inferShapes(model(graph([value('x', ['N', 3, 2 ** 20, 2 ** 20])], [value('y', null)], [], [node('Relu', ['x'], ['y'])]))), ArgumentError, "graph input 'x'", 'more than 2^31');
+  throwsTyped(() => inferShapes(model(graph([value('x', null)], [value('y', null)], [], [node('Relu', ['x'], ['y'])]))), ArgumentError, "graph input 'x' has no shape");
 });
 
 for (const name of MODELS) {

@@ -15,7 +15,7 @@ export function encodeModel(model: Model): Uint8Array {
   w.int64(1, model.irVersion);
   if (model.producerName) w.string(2, model.producerName);
   if (model.producerVersion) w.string(3, model.producerVersion);
-  w.message(7, (g) => writeGraph(g, model.graph));
+  w.message(7, (g) => writeGraph(g, model.graph, model.irVersion));
   const imports = model.opsetImports.some((o) => o.domain === '' || o.domain === 'ai.onnx')
     ? model.opsetImports : [{ domain: '', version: model.opset }, ...model.opsetImports];
   for (const o of imports) {
@@ -27,11 +27,13 @@ export function encodeModel(model: Model): Uint8Array {
   return w.finish();
 }
 
-function writeGraph(w: ProtoWriter, graph: Graph): void {
+function writeGraph(w: ProtoWriter, graph: Graph, irVersion: number): void {
   for (const node of graph.nodes) w.message(1, (n) => writeNode(n, node));
   if (graph.name) w.string(2, graph.name);
   for (const t of graph.initializers.values()) w.message(5, (m) => writeTensor(m, t));
   for (const v of graph.inputs) w.message(11, (m) => writeValueInfo(m, v));
+  // Before IR version 4, every initializer had to be listed as a graph input too.
+  if (irVersion < 4) for (const t of graph.initializers.values()) w.message(11, (m) => writeValueInfo(m, { name: t.name, dtype: t.dtype, shape: t.dims.slice() }));
   for (const v of graph.outputs) w.message(12, (m) => writeValueInfo(m, v));
 }
 

@@ -47,6 +47,43 @@ export function resolvePads(node: Node, input: readonly number[], kernel: readon
   return out;
 }
 
+/**
+ * ConvTranspose's explicit pads [begin..., end...] and output_padding, with auto_pad and output_shape
+ * resolved the way ONNX Runtime does: the total padding is s·(in−1) + output_padding + (k−1)·d + 1 − out;
+ * SAME_UPPER puts the smaller half first, SAME_LOWER and NOTSET-with-output_shape the larger half. An
+ * output_shape larger than the natural size (negative total padding) becomes extra output padding.
+ * The output size is then s·(in−1) + output_padding + (k−1)·d + 1 − begin − end.
+ */
+export function resolveConvTransposePads(node: Node, input: readonly number[], kernel: readonly number[], strides: readonly number[], dilations: readonly number[]): { pads: number[]; outputPadding: number[] } {
+  const n = kernel.length;
+  const outputPadding = attrInts(node, 'output_padding') ?? new Array<number>(n).fill(0);
+  if (outputPadding.length !== n || outputPadding.some((p, i) => !(p >= 0 && p < Math.max(strides[i], dilations[i])))) {
+    throw new ArgumentError(`${where(node)}: output_padding ${fmt(outputPadding)} must be ${n} numbers each below its stride or dilation`);
+  }
+  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
+  const outputShape = attrInts(node, 'output_shape');
+  if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) throw new ArgumentError(`${where(node)}: unknown auto_pad '${autoPad}'`);
+  if (!outputShape && (autoPad === 'NOTSET' || autoPad === 'VALID')) {
+    const pads = autoPad === 'VALID' ? new Array<number>(2 * n).fill(0) : attrInts(node, 'pads') ?? new Array<number>(2 * n).fill(0);
+    if (pads.length !== 2 * n || pads.some((p) => !(p >= 0))) throw new ArgumentError(`${where(node)}: pads ${fmt(pads)} must be ${2 * n} non-negative numbers`);
+    return { pads: pads.slice(), outputPadding: outputPadding.slice() };
+  }
+  if (outputShape && (outputShape.length < n || outputShape.slice(-n).some((d) => !(d >= 1)))) throw new ArgumentError(`${where(node)}: output_shape ${fmt(outputShape)} for ${n} spatial axes`);
+  const target = outputShape ? outputShape.slice(-n) : input.map((d, i) => d * strides[i]);
+  const pads = new Array<number>(2 * n).fill(0), extra = outputPadding.slice();
+  for (let i = 0; i < n; i++) {
+    const total = strides[i] * (input[i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1 - target[i];
+    if (total < 0) {
+      extra[i] -= total;
+      continue;
+    }
+    const half = Math.floor(total / 2);
+    pads[i] = autoPad === 'SAME_UPPER' ? half : total - half;
+    pads[i + n] = total - pads[i];
+  }
+  return { pads, outputPadding: extra };
+}
+
 function ints(node: Node, name: string, n: number, fallback: number): number[] {
   const v = attrInts(node, name) ?? new Array<number>(n).fill(fallback);
   if (v.length !== n || v.some((x) => !(x >= 1))) throw new ArgumentError(`${where(node)}: ${name} ${fmt(v)} must be ${n} numbers ≥ 1`);
@@ -235,17 +272,8 @@ export function inferNode(node: Node, ctx: ShapeContext): ValueShape[] {
       const m = mg * group;
       if (has(2) && fmt(input(2).shape) !== fmt([m])) throw new ShapeError(`${where(node)}: bias ${fmt(input(2).shape)} must be [${m}]`);
       const strides = ints(node, 'strides', rank, 1), dilations = ints(node, 'dilations', rank, 1);
-      const outputPadding = attrInts(node, 'output_padding') ?? new Array<number>(rank).fill(0);
-      const outputShape = attrInts(node, 'output_shape');
-      const autoPad = attrString(node, 'auto_pad', 'NOTSET');
-      let out: number[];
-      if (outputShape) out = outputShape.slice(-rank);
-      else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') out = spatial.map((d, i) => d * strides[i]);
-      else {
-        const pads = autoPad === 'VALID' ? new Array<number>(2 * rank).fill(0) : attrInts(node, 'pads') ?? new Array<number>(2 * rank).fill(0);
-        if (pads.length !== 2 * rank) throw new ArgumentError(`${where(node)}: pads ${fmt(pads)} must have ${2 * rank} values`);
-        out = spatial.map((d, i) => strides[i] * (d - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1 - pads[i] - pads[i + rank]);
-      }
+      const { pads, outputPadding } = resolveConvTransposePads(node, spatial, kernel, strides, dilations);
+      const out = spatial.map((d, i) => strides[i] * (d - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1 - pads[i] - pads[i + rank]);
       positive(node, out, `input ${fmt(s)}, weights ${fmt(w)}`);
       return float([s[0], m, ...out]);
     }
@@ -482,6 +510,8 @@ export function inputShapes(graph: Graph): Map<string, ValueShape> {
         throw new ArgumentError(`onnx: graph input '${i.name}' ${fmt(i.shape!)} has a symbolic dim '${d || '?'}' at axis ${k}; only the batch may be symbolic`);
       }
     });
+    const count = i.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+    if (count > 2 ** 31) throw new ArgumentError(`onnx: graph input '${i.name}' ${fmt(i.shape)} has more than 2^31 elements per batch item`);
     shapes.set(i.name, { dtype: i.dtype, shape: i.shape.map((d) => (d === '' ? 'N' : d)) });
   }
   return shapes;
