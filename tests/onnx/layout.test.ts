@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeModel } from '../../src/io/onnx/decode.ts';
 import { optimize } from '../../src/io/onnx/passes/index.ts';
-import { analyzeLayout, flattenGather } from '../../src/io/onnx/passes/layout.ts';
+import { analyzeLayout, flattenGather, transposeBetween } from '../../src/io/onnx/passes/layout.ts';
 import { inferShapes } from '../../src/io/onnx/passes/shapes.ts';
 import type { Model, Tensor } from '../../src/io/onnx/ir.ts';
 import { allclose } from '../helpers.ts';
@@ -147,6 +147,9 @@ test('a channel shuffle (Reshape 5-D → Transpose → Reshape → Conv) asks fo
   ], [i64('s5', [5], [0, 2, 2, 3, 2]), i64('s4', [4], [0, 4, 3, 2]), f32('w', [4, 4, 1, 1], randomFloats(3, 16))]);
   assert.is(m.graph.nodeLayouts!.get('Reshape_r5')!.reshape, 'to-onnx-order');
   assert.equal(m.graph.nodeLayouts!.get('Conv_y')!.inputPerms![0], NHWC);
+  // r4 is held in ONNX order (NCHW); the Conv wants NHWC: simdcnn transpose [0, 2, 3, 1].
+  assert.equal(transposeBetween(m.graph.layouts!.get('r4')!.perm, NHWC), [0, 2, 3, 1]);
+  assert.equal(transposeBetween(NHWC, [0, 1, 2, 3]), [0, 3, 1, 2]);
   assert.ok(m.graph.layouts!.get('y')!.featureMap);
 });
 

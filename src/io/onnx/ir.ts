@@ -141,9 +141,19 @@ export interface ValueLayout {
  * - `weightRows` (Gemm, MatMul whose data input carries `flat`): a gather of length C·H·W:
  *   simdcnn input feature r reads ONNX feature `weightRows[r]`. Permute the weight matrix's input
  *   rows once at load: denseKernel[r][u] = onnxRow(weightRows[r])[u].
- * - `inputPerms`: for elementwise binary ops (Add/Sub/Mul/Div/PRelu), per input, the perm its
- *   operand must be laid out in after right-aligned broadcasting to the output's rank — so a
- *   constant [C,1,1] or [1,C,1,1] operand of a feature map becomes [1,1,1,C] (NHWC).
+ * - `inputPerms` (present only when some input needs something): per input k, the layout (a perm
+ *   of ONNX axes, as ValueLayout.perm) the op needs input k in. For a runtime input whose
+ *   `layouts.get(name).perm` differs, insert a simdcnn transpose `transposeBetween(from, to)`
+ *   (passes/layout.ts) before the op — the fallback for exotic graphs (a Conv reading the result of
+ *   a channel shuffle); none of the generated or torchvision models needs one. For a constant
+ *   operand (Add/Sub/Mul/Div/PRelu/Concat), pad its dims with leading 1s to the output's rank, then
+ *   lay it out by that perm once at load: a bias [C,1,1] or [1,C,1,1] of a feature map becomes
+ *   [1,1,1,C]. Entries of inputs that need nothing repeat their value's perm ([] for '' inputs).
+ *
+ * Graph outputs: a feature-map output comes out of simdcnn NHWC (simdcnn's layout, SPEC); a 2-D
+ * output is as in ONNX (the pass never leaves `flat` on a graph output: that flatten materialises);
+ * an output whose perm is neither (after an odd Transpose) needs a final transpose by the mapper.
+ * Node names are unique (decode renames duplicates `<name>_<k>`), so nodeLayouts can key on them.
  */
 export interface NodeLayout {
   axes?: number[];

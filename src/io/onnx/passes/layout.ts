@@ -31,6 +31,14 @@ export function toSimdcnnAxis(layout: ValueLayout, onnxAxis: number): number {
   return layout.perm.indexOf(onnxAxis < 0 ? onnxAxis + r : onnxAxis);
 }
 
+/**
+ * The simdcnn transpose (output axis i = input axis t[i]) that turns a tensor held with layout perm
+ * `from` into one held with `to` (both perms of the same ONNX axes).
+ */
+export function transposeBetween(from: readonly number[], to: readonly number[]): number[] {
+  return to.map((a) => from.indexOf(a));
+}
+
 /** The simdcnn shape of a value: ONNX's shape permuted. */
 export function simdcnnShape(layout: ValueLayout, onnxShape: readonly Dim[]): Dim[] {
   return layout.perm.map((a) => onnxShape[a]);
