@@ -1,6 +1,6 @@
 // A small protobuf wire-format reader and writer (no schema, no code generation, no dependency:
-// protobufjs would add ~20 KiB gzipped to a bundle where size is a feature; decode + encode of ONNX
-// on top of this file measured 6.7 KiB gzipped, minified).
+// protobufjs/minimal alone measured 11 KiB gzipped before any code generated for onnx.proto, and
+// protobufjs/light 25 KiB; this file plus the ONNX decode and encode measured 6.7 KiB gzipped).
 // The reader treats its input as untrusted: every read is bounds-checked, every loop advances,
 // nesting is bounded, integers beyond 2^53 are rejected, and every failure is a FormatError that
 // names the file kind, the field path and the byte offset. Values are never allocated before the
