@@ -5,10 +5,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
 import { decodeModel } from '../../src/io/onnx/decode.ts';
 import { encodeModel } from '../../src/io/onnx/encode.ts';
 import { removeIdentity, foldConstants, foldBatchNorm } from '../../src/io/onnx/passes/index.ts';
 import { allclose } from '../helpers.ts';
+import { floats } from './helpers.ts';
 import { MODELS, meta, modelBytes, goldenIO, graph, node, value, f32, model } from './helpers.ts';
 
 interface Ort {
@@ -56,5 +58,22 @@ test('onnxruntime-node: a hand-built IR encoded with newModel (IR 8, opset 13, p
   const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(1, -2, 3, -4), [1, 1, 2, 2]) });
   assert.equal([...out.y.data], [2.5, 0, 6.5, 0, 0, 2, 0, 4]);
 });
+
+// torchvision's models, when `generate.py --bench` has written them (git-ignored, not in CI).
+for (const name of ['resnet18', 'mobilenet_v2', 'squeezenet1_1', 'googlenet', 'efficientnet_b0']) {
+  const base = `bench/models/${name}`;
+  test(`onnxruntime-node: torchvision ${name} after the rewriting passes gives PyTorch's output`, async () => {
+    if (!ort || !existsSync(`${base}.onnx`)) return;
+    const m = decodeModel(new Uint8Array(readFileSync(`${base}.onnx`)));
+    removeIdentity(m.graph);
+    foldConstants(m);
+    assert.ok(foldBatchNorm(m.graph) > 0 || name === 'squeezenet1_1', 'BatchNormalization folded');
+    assert.not.ok(m.graph.nodes.some((n) => n.opType === 'BatchNormalization'), 'no BatchNormalization left');
+    const session = await ort.InferenceSession.create(encodeModel(m));
+    const out = await session.run({ input: new ort.Tensor('float32', floats(`${base}.input.bin`), [1, 3, 224, 224]) });
+    // Random-weight logits are small; folding changes f32 rounding order: absolute 1e-4 on top of 1e-3 relative.
+    allclose(out.output.data, floats(`${base}.output.bin`), `${name} after passes`, 1e-3, 1e-4);
+  });
+}
 
 test.run();
