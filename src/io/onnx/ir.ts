@@ -225,13 +225,21 @@ export function readers(graph: Graph): Map<string, Node[]> {
   return m;
 }
 
-/** A value name not used yet in the graph, built from `base`. */
-export function freshName(graph: Graph, base: string): string {
+/**
+ * A source of value names not used yet in the graph: `next(base)` returns `base`, or `base_1`, ...
+ * One set of used names per allocator, so a pass that makes many names stays linear.
+ */
+export function nameAllocator(graph: Graph): (base: string) => string {
   const used = new Set<string>(graph.initializers.keys());
   for (const i of graph.inputs) used.add(i.name);
   for (const n of graph.nodes) for (const o of n.outputs) used.add(o);
-  if (!used.has(base)) return base;
-  for (let k = 1; ; k++) if (!used.has(`${base}_${k}`)) return `${base}_${k}`;
+  for (const o of graph.outputs) used.add(o.name);
+  return (base) => {
+    let name = base;
+    for (let k = 1; used.has(name); k++) name = `${base}_${k}`;
+    used.add(name);
+    return name;
+  };
 }
 
 /** Drop initializers no node input and no graph output refers to. */

@@ -5,7 +5,7 @@
 // the BatchNormalization is in inference mode (no running-statistics outputs read, training_mode 0).
 // Arithmetic in f64, rounded once to f32. New initializers are made (the originals may be shared);
 // initializers nothing reads any more are dropped. A BatchNormalization that cannot be folded stays.
-import { attrFloat, attrInt, freshName, pruneInitializers, readers, type Graph, type Node, type Tensor } from '../ir.js';
+import { attrFloat, attrInt, nameAllocator, pruneInitializers, readers, type Graph, type Node, type Tensor } from '../ir.js';
 
 function floatInit(graph: Graph, name: string | undefined): Tensor | null {
   const t = name ? graph.initializers.get(name) : undefined;
@@ -19,6 +19,7 @@ export function foldBatchNorm(graph: Graph): number {
   const producer = new Map<string, Node>();
   for (const n of graph.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
   const gone = new Set<Node>();
+  const freshName = nameAllocator(graph);
   for (const bn of graph.nodes) {
     if (bn.opType !== 'BatchNormalization' || bn.domain) continue;
     if (attrInt(bn, 'training_mode', 0) !== 0) continue;
@@ -60,9 +61,9 @@ export function foldBatchNorm(graph: Graph): number {
     const bias = new Float32Array(channels);
     for (let c = 0; c < channels; c++) bias[c] = ((b ? b.data[c] : 0) - mean.data[c]) * scale[c] + beta.data[c];
 
-    const wName = freshName(graph, `${conv.inputs[1]}_bn`);
+    const wName = freshName(`${conv.inputs[1]}_bn`);
     graph.initializers.set(wName, { name: wName, dims: w.dims.slice(), dtype: 'float32', data: folded });
-    const bName = freshName(graph, `${conv.inputs[2] || `${conv.name}_bias`}_bn`);
+    const bName = freshName(`${conv.inputs[2] || `${conv.name}_bias`}_bn`);
     graph.initializers.set(bName, { name: bName, dims: [channels], dtype: 'float32', data: bias });
     conv.inputs = [conv.inputs[0], wName, bName];
     conv.outputs = [bn.outputs[0]];

@@ -12,7 +12,7 @@
 // Guarantees: the graph computes the same function; every remaining node input that was foldable
 // is an initializer; folded nodes are removed; shapes of the graph (graph.shapes) are not set here.
 import { ArgumentError, ShapeError } from '../../../errors.js';
-import { freshName, numElements, removeDeadNodes, attrInt, type DType, type Dim, type Model, type Node, type Tensor, type ValueShape } from '../ir.js';
+import { nameAllocator, numElements, removeDeadNodes, attrInt, type DType, type Dim, type Model, type Node, type Tensor, type ValueShape } from '../ir.js';
 import { constantValue, inferNode, inputShapes, reshapeShape, shapeOpRange, sliceParams, type ShapeContext } from './shapes.js';
 
 /** Folding computes at most this many elements per node (shape vectors are tiny; weights are not recomputed). */
@@ -228,6 +228,7 @@ export function foldConstants(model: Model): number {
     constant: (n) => { const k = known.get(n); return k ? concrete(k, n) ?? undefined : undefined; },
   };
   const folded = new Set<Node>();
+  const freshName = nameAllocator(graph);
   for (const node of graph.nodes) {
     if (!node.domain && FOLDABLE.has(node.opType) && node.outputs.length === 1 && (node.opType === 'Shape' || node.inputs.every((i) => !i || known.has(i)))) {
       const value = evaluate(node, known, ctx);
@@ -246,7 +247,7 @@ export function foldConstants(model: Model): number {
       if (node.opType === 'Reshape' && k === 1) t = reshapeTarget(v, shapes.get(node.inputs[0])?.shape, attrInt(node, 'allowzero', 0) === 1);
       else t = concrete(v, name);
       if (!t) return;
-      const fresh = freshName(graph, `${name}_folded`);
+      const fresh = freshName(`${name}_folded`);
       known.set(fresh, { tensor: { ...t, name: fresh } });
       graph.initializers.set(fresh, { ...t, name: fresh });
       node.inputs[k] = fresh;

@@ -91,16 +91,23 @@ export function analyzeLayout(model: Model): void {
     return s.shape;
   };
   // Flatten nodes whose result must be in ONNX's order (a reader cannot absorb the permutation).
+  // One sweep finds every such flatten (materialising one never makes another value flat), so this
+  // loop runs at most twice in practice; it is bounded by the number of flatten nodes regardless.
   const materialize = new Set<string>();
   for (;;) {
-    const retry = run(model, shapeOf, materialize);
-    if (retry === null) return;
-    materialize.add(retry);
+    const found = new Set<string>();
+    run(model, shapeOf, materialize, found);
+    const fresh = [...found].filter((n) => !materialize.has(n));
+    if (!fresh.length) return;
+    for (const n of fresh) materialize.add(n);
   }
 }
 
-/** One sweep; returns the name of a flatten node that must materialise (then the sweep reruns), or null. */
-function run(model: Model, shapeOf: (n: string) => Dim[], materialize: Set<string>): string | null {
+/**
+ * One sweep. Flatten nodes found to need materialising are added to `found` (the sweep carries on,
+ * treating their readers as it would after materialisation); the caller reruns if there are any.
+ */
+function run(model: Model, shapeOf: (n: string) => Dim[], materialize: Set<string>, found: Set<string>): void {
   const graph = model.graph;
   const layouts = new Map<string, ValueLayout>();
   const nodeLayouts = new Map<string, NodeLayout>();
@@ -126,7 +133,7 @@ function run(model: Model, shapeOf: (n: string) => Dim[], materialize: Set<strin
     // Readers of a flat value that cannot absorb it send the sweep back.
     for (let k = 0; k < node.inputs.length; k++) {
       const name = node.inputs[k];
-      if (name && layouts.get(name)?.flat && !absorbsFlat(node, graph, k)) return flatOrigin.get(name)!;
+      if (name && layouts.get(name)?.flat && !absorbsFlat(node, graph, k)) found.add(flatOrigin.get(name)!);
     }
     const need = (k: number, perm: number[]): void => {
       const name = node.inputs[k];
@@ -219,7 +226,6 @@ function run(model: Model, shapeOf: (n: string) => Dim[], materialize: Set<strin
         nl.reshape = 'flatten-hwc';
         set(layoutOf([0, 1], { channels: s[1] as number, height: s[2] as number, width: s[3] as number }), node.name);
       } else {
-        if (inL!.flat) return flatOrigin.get(x)!;
         nl.reshape = 'to-onnx-order';
         set(layoutOf(memoryEqual(candidate, t) ? candidate : identity(outRank)));
       }
@@ -236,9 +242,8 @@ function run(model: Model, shapeOf: (n: string) => Dim[], materialize: Set<strin
     if (Object.keys(nl).length) nodeLayouts.set(node.name, nl);
   }
   for (const o of graph.outputs) {
-    if (layouts.get(o.name)?.flat) return flatOrigin.get(o.name)!;
+    if (layouts.get(o.name)?.flat) found.add(flatOrigin.get(o.name)!);
   }
   graph.layouts = layouts;
   graph.nodeLayouts = nodeLayouts;
-  return null;
 }
