@@ -272,6 +272,10 @@ test('deep nesting stops at the depth limit; undefined inputs, duplicates and cy
   // Not ONNX at all.
   throwsTyped(() => decodeModel(new TextEncoder().encode('{"modelTopology": {}}')), FormatError, 'onnx');
   throwsTyped(() => decodeModel(new Uint8Array(0)), FormatError, 'no graph');
+  throwsTyped(() => decodeModel('model.onnx' as never), ArgumentError, 'bytes must be a Uint8Array or ArrayBuffer');
+  // An ArrayBuffer and a Node Buffer work as well as a Uint8Array.
+  const bytes = modelBytes('residual');
+  assert.equal(decodeModel(bytes.slice().buffer), decodeModel(bytes));
 });
 
 test.run();

@@ -49,10 +49,12 @@ interface RawTensor {
 
 /** Decode an ONNX model. Throws FormatError on malformed bytes, ArgumentError on unsupported features. */
 export function decodeModel(bytes: Uint8Array | ArrayBuffer): Model {
-  const u8 = bytes instanceof Uint8Array ? bytes
-    : bytes instanceof ArrayBuffer ? new Uint8Array(bytes)
+  // By tag rather than instanceof, so bytes from another realm (a Worker, a vm context) work too.
+  const tag = Object.prototype.toString.call(bytes);
+  const u8 = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    : tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]' ? new Uint8Array(bytes as ArrayBuffer)
     : null;
-  if (!u8) throw new ArgumentError(`decodeModel: bytes must be a Uint8Array or ArrayBuffer`);
+  if (!u8) throw new ArgumentError(`decodeModel: bytes must be a Uint8Array or ArrayBuffer, got ${tag}`);
   const r = new ProtoReader(u8, KIND);
   let irVersion = 0, producerName = '', producerVersion = '';
   const opsetImports: OpsetImport[] = [];
