@@ -28,7 +28,11 @@ export class OutOfMemoryError extends SimdcnnError {
   }
 }
 
-/** A model file or data file that is not what it claims (malformed, truncated, inconsistent). */
+/**
+ * A model file or data file that is not what it claims (truncated, corrupted, a field out of range,
+ * a feature of the format we do not read). The message names the file kind, the field path and,
+ * for binary formats, the byte offset: `onnx: graph.node[3].attribute[0].t.dims[1]: ... at byte 1234`.
+ */
 export class FormatError extends SimdcnnError {}
 
 /** An op called before `await init()` finished, or init given something it cannot load. */

@@ -1,0 +1,76 @@
+// Fold an inference BatchNormalization into the Conv or ConvTranspose that feeds it:
+//   s = γ / √(var + ε) per output channel,  W' = W · s (along the output channel),  b' = (b − mean) · s + β.
+// Conditions: the convolution's output is read by the BatchNormalization only (and is not a graph
+// output), the weights, bias and the four BatchNormalization tensors are float32 initializers, and
+// the BatchNormalization is in inference mode (no running-statistics outputs read, training_mode 0).
+// Arithmetic in f64, rounded once to f32. New initializers are made (the originals may be shared);
+// initializers nothing reads any more are dropped. A BatchNormalization that cannot be folded stays.
+import { attrFloat, attrInt, nameAllocator, pruneInitializers, readers, type Graph, type Node, type Tensor } from '../ir.js';
+
+function floatInit(graph: Graph, name: string | undefined): Tensor | null {
+  const t = name ? graph.initializers.get(name) : undefined;
+  return t && t.dtype === 'float32' ? t : null;
+}
+
+/** Fold BatchNormalization nodes into preceding convolutions in place; returns how many were folded. */
+export function foldBatchNorm(graph: Graph): number {
+  const read = readers(graph);
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const producer = new Map<string, Node>();
+  for (const n of graph.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const gone = new Set<Node>();
+  const freshName = nameAllocator(graph);
+  for (const bn of graph.nodes) {
+    if (bn.opType !== 'BatchNormalization' || bn.domain) continue;
+    if (attrInt(bn, 'training_mode', 0) !== 0) continue;
+    if (bn.outputs.slice(1).some((o) => o && (read.has(o) || outputs.has(o)))) continue;
+    const x = bn.inputs[0];
+    const conv = producer.get(x);
+    if (!conv || conv.domain || (conv.opType !== 'Conv' && conv.opType !== 'ConvTranspose')) continue;
+    if (outputs.has(x) || (read.get(x) ?? []).length !== 1 || conv.outputs.length !== 1) continue;
+    const w = floatInit(graph, conv.inputs[1]);
+    const b = conv.inputs[2] ? floatInit(graph, conv.inputs[2]) : null;
+    const [gamma, beta, mean, variance] = bn.inputs.slice(1, 5).map((n) => floatInit(graph, n));
+    if (!w || (conv.inputs[2] && !b) || !gamma || !beta || !mean || !variance || w.dims.length < 3) continue;
+    const group = attrInt(conv, 'group', 1);
+    const transposed = conv.opType === 'ConvTranspose';
+    const channels = transposed ? w.dims[1] * group : w.dims[0];
+    if ([gamma, beta, mean, variance].some((t) => t.data.length !== channels) || (b && b.data.length !== channels)) continue;
+    const eps = attrFloat(bn, 'epsilon', 1e-5);
+    const scale = new Float64Array(channels);
+    for (let c = 0; c < channels; c++) scale[c] = gamma.data[c] / Math.sqrt(variance.data[c] + eps);
+
+    const wd = w.data as Float32Array;
+    const folded = new Float32Array(wd.length);
+    const inner = w.dims.slice(2).reduce((a, d) => a * d, 1);
+    if (!transposed) {
+      // W [M, C/g, kH, kW]: output channel m is the outermost axis.
+      const per = wd.length / channels;
+      for (let m = 0; m < channels; m++) for (let k = 0; k < per; k++) folded[m * per + k] = wd[m * per + k] * scale[m];
+    } else {
+      // W [C, M/g, kH, kW]: input channel ci (group ci / (C/g)) and j give output channel g·(M/g) + j.
+      const cin = w.dims[0], mg = w.dims[1], cg = cin / group;
+      for (let ci = 0; ci < cin; ci++) {
+        const g = Math.floor(ci / cg);
+        for (let j = 0; j < mg; j++) {
+          const s = scale[g * mg + j], base = (ci * mg + j) * inner;
+          for (let k = 0; k < inner; k++) folded[base + k] = wd[base + k] * s;
+        }
+      }
+    }
+    const bias = new Float32Array(channels);
+    for (let c = 0; c < channels; c++) bias[c] = ((b ? b.data[c] : 0) - mean.data[c]) * scale[c] + beta.data[c];
+
+    const wName = freshName(`${conv.inputs[1]}_bn`);
+    graph.initializers.set(wName, { name: wName, dims: w.dims.slice(), dtype: 'float32', data: folded });
+    const bName = freshName(`${conv.inputs[2] || `${conv.name}_bias`}_bn`);
+    graph.initializers.set(bName, { name: bName, dims: [channels], dtype: 'float32', data: bias });
+    conv.inputs = [conv.inputs[0], wName, bName];
+    conv.outputs = [bn.outputs[0]];
+    producer.set(bn.outputs[0], conv);
+    gone.add(bn);
+  }
+  graph.nodes = graph.nodes.filter((n) => !gone.has(n));
+  pruneInitializers(graph);
+  return gone.size;
+}
