@@ -107,7 +107,7 @@ test('finite differences: conv2d, conv1d, conv2dTranspose, locallyConnected2d, d
   // conv1d
   {
     const xs = [2, 11, 3], ws = [3, 3, 5];
-    const opts = { stride: 2, dilation: 2, padding: [2, 1] as [number, number] };
+    const opts = { strides: 2, dilations: 2, padding: [2, 1] as [number, number] };
     const xd = randArray(r, 66), wd = randArray(r, 45);
     tidy(() => {
       const x = tensor(xd, xs), w = tensor(wd, ws);

@@ -127,7 +127,7 @@ test('conv1d matches the reference (as a 1-row conv2d written independently)', (
     const lr: [number, number] = mode === 'valid' ? [0, 0] : mode === 'same' ? samePads(L, K, stride, dilation)
       : mode === 'full' ? [(K - 1) * dilation, (K - 1) * dilation] : typeof mode === 'number' ? [mode, mode] : [mode[0], mode[1]];
     tidy(() => {
-      const y = conv1d(tensor(xd, [N, L, C]), tensor(wd, [K, C / g, Cout]), { stride, dilation, padding: mode as never, groups: g, bias: tensor(bd, [Cout]) });
+      const y = conv1d(tensor(xd, [N, L, C]), tensor(wd, [K, C / g, Cout]), { strides: stride, dilations: dilation, padding: mode as never, groups: g, bias: tensor(bd, [Cout]) });
       const ref = conv2dRef({ data: xd, shape: [N, 1, L, C] }, { data: wd, shape: [1, K, C / g, Cout] }, { s: [1, stride], d: [1, dilation], pads: [[0, 0], lr], groups: g, bias: bd });
       assert.equal(y.shape, [N, ref.shape[2], Cout]);
       allclose(y.toArray(), ref.data, `conv1d case ${i}`, 1e-4, tol(K * C));

@@ -64,7 +64,7 @@ interface ConvKind {
 const COMMON = ['kernelSize', 'strides', 'padding', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'name'] as const;
 const g2 = (c: Conv) => ({ strides: c.s, padding: c.padding, dilations: c.d, groups: c.groups });
 const gT = (c: Conv) => ({ strides: c.s, padding: c.padding as Exclude<Padding, 'full'>, dilations: c.d, groups: c.groups, outputPadding: c.outputPadding });
-const g1 = (c: Conv) => ({ stride: c.s[1], padding: c.padding as never, dilation: c.d[1], groups: c.groups });
+const g1 = (c: Conv) => ({ strides: c.s[1], padding: c.padding as never, dilations: c.d[1], groups: c.groups });
 
 const conv2dKind: ConvKind = {
   keys: ['filters', ...COMMON, 'dilationRate', 'groups'],

@@ -31,7 +31,7 @@ const CONV2D: Family<Conv2dGeometryOptions> = {
   keys: ['strides', 'padding', 'dilations', 'groups', 'flip'], rank: 4, wRank: 4, geometry: conv2dGeometry,
 };
 const CONV1D: Family<Conv1dGeometryOptions> = {
-  keys: ['stride', 'padding', 'dilation', 'groups', 'flip'], rank: 3, wRank: 3, geometry: conv1dGeometry,
+  keys: ['strides', 'padding', 'dilations', 'groups', 'flip'], rank: 3, wRank: 3, geometry: conv1dGeometry,
 };
 const CONV2D_TRANSPOSE: Family<Conv2dTransposeGeometryOptions> = {
   keys: ['strides', 'padding', 'outputPadding', 'dilations', 'groups'], rank: 4, wRank: 4,

@@ -54,7 +54,7 @@ export function conv1d(x: Tensor, w: Tensor, options?: Conv1dOptions): Tensor {
   return convOp('conv1d', CONV1D_KEYS, 3, x, w, options, conv1dGeometry);
 }
 
-const CONV1D_KEYS = ['bias', 'stride', 'padding', 'dilation', 'groups', 'flip', 'activation'] as const;
+const CONV1D_KEYS = ['bias', 'strides', 'padding', 'dilations', 'groups', 'flip', 'activation'] as const;
 
 /**
  * Transposed convolution (the gradient of conv2d with respect to its input) of x [N, H, W, Cin]

@@ -149,10 +149,10 @@ export interface Conv2dGeometryOptions {
 
 /** The geometry options of conv1d. */
 export interface Conv1dGeometryOptions {
-  stride?: number;
+  strides?: number;
   /** 'valid' | 'same' | 'full' | number | [left, right] */
   padding?: 'valid' | 'same' | 'full' | number | [number, number];
-  dilation?: number;
+  dilations?: number;
   groups?: number;
   flip?: boolean;
 }
@@ -204,8 +204,8 @@ export function conv1dGeometry(op: string, xShape: readonly number[], wShape: re
   const [K, Cig, Cout] = wShape;
   const groups = single(op, 'groups', o.groups, 1);
   checkGroups(op, xShape, wShape, C, Cig, Cout, groups);
-  const s: Pair = [1, single(op, 'stride', o.stride, 1)];
-  const d: Pair = [1, single(op, 'dilation', o.dilation, 1)];
+  const s: Pair = [1, single(op, 'strides', o.strides, 1)];
+  const d: Pair = [1, single(op, 'dilations', o.dilations, 1)];
   let padding: Padding | undefined;
   const p = o.padding;
   if (Array.isArray(p)) {
