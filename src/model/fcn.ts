@@ -60,7 +60,8 @@ export function toFullyConvolutional(model: Model<Tensor | Tensor[]>, graph: Gra
     const ins = st.inputs.map((v) => values[v]);
     values[st.output] = l.apply(l.arity === 1 ? ins[0] : ins);
   }
-  const m = new Model({ inputs: x, outputs: graph.outputValues.map((v) => values[v]), name: `${model.name}_fcn` });
+  const outs = graph.outputValues.map((v) => values[v]);
+  const m = new Model({ inputs: x, outputs: outs.length === 1 ? outs[0] : outs, name: `${model.name}_fcn` });
   try {
     for (const [old, nu] of fresh) {
       nu.trainable = old.trainable;

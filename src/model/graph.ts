@@ -87,7 +87,17 @@ export class Graph {
         const ctx = new Context(training, random);
         contexts.push(ctx);
         let y = run ? run(step, ins, ctx) : step.layer.forward(ins, ctx);
-        if (ins.includes(y)) y = clone(y);
+        const j = ins.indexOf(y);
+        if (j >= 0) {
+          // A step that hands its input on: the tensor moves when this was its last reader.
+          const v = step.inputs[j];
+          if (!training && v >= this.inputCount && remaining[v] === 1 && step.inputs.indexOf(v) === step.inputs.lastIndexOf(v)) {
+            remaining[v] = 0;
+            values[v] = null;
+          } else {
+            y = clone(y);
+          }
+        }
         owned.add(y);
         values[step.output] = y;
         if (training) {
@@ -96,7 +106,7 @@ export class Graph {
         } else {
           ctx.dispose();
           for (const i of step.inputs) {
-            if (--remaining[i] === 0 && i >= this.inputCount) {
+            if (remaining[i] > 0 && --remaining[i] === 0 && i >= this.inputCount) {
               values[i]!.dispose();
               owned.delete(values[i]!);
               values[i] = null;
