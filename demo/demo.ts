@@ -275,6 +275,7 @@ function buildConv1(conv1: Layer, [H, W]: readonly number[]): void {
   const root = $('conv1');
   root.replaceChildren();
   conv1Maps.length = 0;
+  root.classList.toggle('many', cout > 6); // smaller columns, so 8 filters still fit on one row
   $('conv1-about').textContent = `${cout} learned ${kh}×${kw} kernels (grey 0, white +, black −) and the ${H}×${W} maps they make of your digit (after ReLU)`;
   for (let co = 0; co < cout; co++) {
     const col = el('figure', 'col');
