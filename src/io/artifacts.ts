@@ -130,18 +130,20 @@ function parseModelJson(text: string, where: string): { modelJson: Record<string
     throw new DataError(`readArtifacts: ${where} is not JSON (${(e as Error)?.message})`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DataError(`readArtifacts: ${where} must hold a JSON object, got ${describe(parsed)}`);
-  const { weightsPath, weightsBytes, ...modelJson } = parsed as Record<string, unknown>;
+  // Files written before weightsPath/weightsBytes existed (the MNIST CLI's, the first release's)
+  // hold their weights in weights.bin beside model.json; their length is then checked by the loader.
+  const { weightsPath = WEIGHTS_BIN, weightsBytes = -1, ...modelJson } = parsed as Record<string, unknown>;
   if (typeof weightsPath !== 'string' || weightsPath === '' || /^[a-z][a-z0-9+.-]*:|^[/\\]/i.test(weightsPath) || weightsPath.split(/[/\\]/).includes('..')) {
     throw new DataError(`readArtifacts: ${where}: "weightsPath" must be a relative file name beside it, got ${JSON.stringify(weightsPath)}`);
   }
-  if (!Number.isSafeInteger(weightsBytes) || (weightsBytes as number) < 0) {
+  if (!Number.isSafeInteger(weightsBytes) || (weightsBytes as number) < -1) {
     throw new DataError(`readArtifacts: ${where}: "weightsBytes" must be a non-negative integer, got ${JSON.stringify(weightsBytes)}`);
   }
   return { modelJson, weightsPath, weightsBytes: weightsBytes as number };
 }
 
 function checkLength(weights: ArrayBuffer, want: number, where: string): ArrayBuffer {
-  if (weights.byteLength !== want) {
+  if (want >= 0 && weights.byteLength !== want) {
     throw new DataError(`readArtifacts: ${where} holds ${weights.byteLength} bytes but model.json says ${want} (${weights.byteLength < want ? 'truncated' : 'too long'})`);
   }
   return weights;
