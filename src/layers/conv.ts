@@ -80,6 +80,7 @@ const conv2dKind: ConvKind = {
 };
 
 /** Depthwise: conv2d with groups = C and C·depthMultiplier outputs; kernel [KH, KW, 1, C·depthMultiplier]. */
+const gD = (c: Conv, C: number) => ({ ...g2(c), groups: C });
 const depthwiseKind: ConvKind = {
   ...conv2dKind,
   keys: [...COMMON, 'dilationRate', 'depthMultiplier'],
@@ -87,6 +88,10 @@ const depthwiseKind: ConvKind = {
   kernel: (c, C) => ({ shape: [c.k[0], c.k[1], 1, C * c.depthMultiplier], fanIn: c.k[0] * c.k[1], fanOut: c.k[0] * c.k[1] * c.depthMultiplier }),
   outChannels: (c, C) => C * c.depthMultiplier,
   bias: (_c, out) => [out[2]],
+  outShape: (c, s, w) => { const { g } = conv2dGeometry('depthwiseConv2d', [1, ...s], w, gD(c, s[2])); return [g.OH, g.OW, g.Cout]; },
+  forward: (c, x, w, bias, activation) => conv2d(x, w, { ...gD(c, x.shape[3]), bias, activation }),
+  backFilter: (c, x, dz, w) => conv2dBackpropFilter(x, dz, w.shape, gD(c, x.shape[3])),
+  backInput: (c, dz, w, x) => conv2dBackpropInput(dz, w, x.shape, gD(c, x.shape[3])),
 };
 
 const conv1dKind: ConvKind = {
