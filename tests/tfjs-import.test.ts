@@ -221,4 +221,126 @@ test('activation layers and options: LeakyReLU, ELU, PReLU, Softmax, hard_sigmoi
   (await roundTrip(activations(), 6, 'activations')).dispose();
 });
 
+// ----- weights: quantised, sharded --------------------------------------------------------
+
+/** The converter's affine quantisation (tensorflowjs/quantization.py): range forced to include 0, min nudged so 0 is exact. */
+function quantize(values: Float32Array, bits: 8 | 16): { q: Uint8Array | Uint16Array; scale: number; min: number } {
+  let lo = 0, hi = 0;
+  for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  const qmax = 2 ** bits - 1;
+  const scale = hi > lo ? (hi - lo) / qmax : 1;
+  const min = -Math.round(-lo / scale) * scale;
+  const q = bits === 8 ? new Uint8Array(values.length) : new Uint16Array(values.length);
+  values.forEach((v, i) => { q[i] = Math.min(qmax, Math.max(0, Math.round((v - min) / scale))); });
+  return { q, scale, min };
+}
+
+/** A saved model with every weight quantised, alternately uint8 ({ scale, min }) and uint16 ({ min, max }); and the dequantised values expected. */
+function quantized(saved: Saved): { json: Json; weights: ArrayBuffer; expected: Map<string, Float32Array> } {
+  const json = structuredClone(saved.json);
+  const specs = json.weightsManifest[0].weights as Array<{ name: string; shape: number[]; dtype: string; quantization?: Json }>;
+  const parts: Uint8Array[] = [];
+  const expected = new Map<string, Float32Array>();
+  let offset = 0;
+  specs.forEach((spec, i) => {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(saved.weights.slice(offset, offset + 4 * n));
+    offset += 4 * n;
+    const bits = i % 2 ? 16 : 8;
+    const { q, scale, min } = quantize(values, bits);
+    spec.quantization = i % 4 === 3 ? { dtype: 'uint16', min, max: min + scale * 65535 } : { dtype: bits === 8 ? 'uint8' : 'uint16', scale, min };
+    const s = i % 4 === 3 ? (min + scale * 65535 - min) / 65535 : scale;
+    expected.set(spec.name, Float32Array.from(q, (v) => v * s + min));
+    parts.push(new Uint8Array(q.buffer));
+  });
+  return { json, weights: concat(parts).buffer as ArrayBuffer, expected };
+}
+
+/** Keras weight name → this model's parameter (by layer name and Keras's order). */
+function ourWeight(m: Model, name: string): Float32Array {
+  const [layerName, weight] = [name.slice(0, name.lastIndexOf('/')), name.slice(name.lastIndexOf('/') + 1)];
+  const layer = m.getLayer(layerName);
+  let k = layer.paramNames.indexOf(weight.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()));
+  if (k < 0 && weight === 'depthwise_kernel') k = layer.paramNames.indexOf('kernel');
+  assert.ok(k >= 0, `${name}: no parameter ${weight} in ${layer.paramNames.join(', ')}`);
+  const [w, ...rest] = [layer.getWeights()[k]];
+  const out = w.toArray() as Float32Array;
+  for (const t of [w, ...rest]) t.dispose();
+  layer.getWeights().forEach((t) => t.dispose());
+  return out;
+}
+
+test('uint8/uint16 quantised weights dequantise exactly (q·scale + min) and predict as tfjs does with them', async () => {
+  const tfm = residual();
+  randomize(tfm, 7);
+  const q = quantized(await save(tfm));
+  const ours = await loadLayersModel(q.json, q.weights);
+  for (const [name, values] of q.expected) assert.equal(ourWeight(ours, name), values, `${name} dequantised`);
+  // tfjs itself reads the same quantised bytes (it knows only the { scale, min } form): both must agree on the outputs too.
+  const specs = structuredClone(q.json.weightsManifest[0].weights) as Array<{ quantization: Json }>;
+  for (const w of specs) if ('max' in w.quantization) w.quantization = { dtype: w.quantization.dtype, min: w.quantization.min, scale: (w.quantization.max - w.quantization.min) / 65535 };
+  const theirs = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: q.json.modelTopology, weightSpecs: specs as never, weightData: q.weights }));
+  compare(ours, theirs, 8, 'quantised residual');
+  ours.dispose();
+});
+
+test('shards: an array of buffers (one per path, split mid-weight, across two groups) equals the concatenated buffer', async () => {
+  const tfm = mobilenetBlock();
+  randomize(tfm, 9);
+  const saved = await save(tfm);
+  const ref = await loadLayersModel(saved.json, saved.weights);
+  const specs = saved.json.weightsManifest[0].weights as Array<{ shape: number[] }>;
+  const k = 3, cut = specs.slice(0, k).reduce((s, w) => s + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+  const json = structuredClone(saved.json);
+  json.weightsManifest = [
+    { paths: ['group1-shard1of1.bin'], weights: specs.slice(0, k) },
+    { paths: ['group2-shard1of2.bin', 'group2-shard2of2.bin'], weights: specs.slice(k) },
+  ];
+  const odd = cut + 4 * 37 + 3; // inside a weight, not on a float boundary
+  const buffers = [saved.weights.slice(0, cut), saved.weights.slice(cut, odd), saved.weights.slice(odd)];
+  for (const weights of [buffers, saved.weights, buffers.map((b) => new Uint8Array(b))]) {
+    const m = await loadLayersModel(json, weights);
+    for (const l of ref.layers) {
+      const a = l.getWeights(), b = m.getLayer(l.name).getWeights();
+      a.forEach((t, i) => assert.equal(b[i].toArray(), t.toArray(), `${l.name} weight ${i}`));
+      [...a, ...b].forEach((t) => t.dispose());
+    }
+    m.dispose();
+  }
+  ref.dispose();
+});
+
+// ----- other spellings of the format ------------------------------------------------------
+
+test("Keras 3's dict-form inbound nodes, model_config wrapper, scoped weight names and batch_shape", async () => {
+  const tfm = unet();
+  randomize(tfm, 10);
+  const saved = await save(tfm);
+  const topo = saved.json.modelTopology;
+  const tensorOf = ([name, node, index]: [string, number, number]) => ({ class_name: '__keras_tensor__', config: { shape: [null], dtype: 'float32', keras_history: [name, node, index] } });
+  for (const l of topo.config.layers) {
+    l.inbound_nodes = l.inbound_nodes.map((node: Array<[string, number, number]>) => ({ args: [node.length === 1 ? tensorOf(node[0]) : node.map(tensorOf)], kwargs: {} }));
+    if (l.class_name === 'InputLayer') { l.config.batch_shape = l.config.batch_input_shape; delete l.config.batch_input_shape; }
+  }
+  topo.config.input_layers = topo.config.input_layers[0];
+  const json = { modelTopology: { model_config: { ...topo, class_name: 'Functional' } }, weightsManifest: saved.json.weightsManifest };
+  for (const w of json.weightsManifest[0].weights) w.name = `functional_1/${w.name}:0`;
+  const ours = await loadLayersModel(json, saved.weights);
+  compare(ours, tfm, 11, 'keras 3 unet');
+  ours.dispose();
+});
+
+test('a Sequential that starts with an InputLayer (Keras 2 style)', async () => {
+  const tfm = lenet();
+  randomize(tfm, 12);
+  const saved = await save(tfm);
+  const layers = saved.json.modelTopology.config.layers;
+  delete layers[0].config.batch_input_shape;
+  layers.unshift({ class_name: 'InputLayer', config: { batch_input_shape: [null, 16, 16, 1], dtype: 'float32', sparse: false, name: 'input_1' } });
+  const ours = await loadLayersModel(saved.json, saved.weights);
+  compare(ours, tfm, 13, 'lenet with InputLayer');
+  assert.equal(ours.inputShape, [16, 16, 1]);
+  ours.dispose();
+});
+
 test.run();
