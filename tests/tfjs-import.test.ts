@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
 import {
-  init, loadLayersModel, loadModel, memoryStats, tensor, tidy, ArgumentError, FormatError, ShapeError,
+  init, loadLayersModel, loadModel, optimizers, memoryStats, tensor, tidy, ArgumentError, FormatError, ShapeError,
   type Model, type Tensor,
 } from '../src/index.ts';
 import { allclose, randArray, rng } from './helpers.ts';
@@ -341,6 +341,102 @@ test('a Sequential that starts with an InputLayer (Keras 2 style)', async () => 
   compare(ours, tfm, 13, 'lenet with InputLayer');
   assert.equal(ours.inputShape, [16, 16, 1]);
   ours.dispose();
+});
+
+// ----- errors: typed, named, nothing allocated ---------------------------------------------
+
+async function rejects(p: () => Promise<unknown>, type: new (...a: never[]) => Error, ...fragments: string[]): Promise<void> {
+  const before = live();
+  try {
+    await p();
+  } catch (e) {
+    assert.instance(e, type, `expected ${type.name}, got ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+    for (const f of fragments) assert.ok((e as Error).message.includes(f), `"${(e as Error).message}" lacks "${f}"`);
+    assert.equal(live(), before, `memory after "${(e as Error).message}"`);
+    return;
+  }
+  assert.unreachable(`expected ${type.name}`);
+}
+
+test('unsupported layers and options are ArgumentErrors naming the layer and the option', async () => {
+  const tfm = residual();
+  const saved = await save(tfm);
+  const edit = (f: (layers: Json[]) => void): Json => {
+    const json = structuredClone(saved.json);
+    f(json.modelTopology.config.layers);
+    return json;
+  };
+  const conv = (layers: Json[]) => layers.find((l) => l.class_name === 'Conv2D')!;
+  await rejects(() => loadLayersModel(edit((ls) => { ls[2].class_name = 'LSTM'; }), saved.weights), ArgumentError, 'LSTM', `layer '${saved.json.modelTopology.config.layers[2].name}'`, 'not supported');
+  await rejects(() => loadLayersModel(edit((ls) => { conv(ls).config.data_format = 'channels_first'; }), saved.weights), ArgumentError, '(Conv2D)', 'data_format', 'channels_first');
+  await rejects(() => loadLayersModel(edit((ls) => { ls.find((l) => l.class_name === 'ReLU')!.config.max_value = 3; }), saved.weights), ArgumentError, '(ReLU)', 'max_value = 3');
+  await rejects(() => loadLayersModel(edit((ls) => { conv(ls).config.activation = 'mish'; }), saved.weights), ArgumentError, '(Conv2D)', 'activation = "mish"');
+  await rejects(() => loadLayersModel(edit((ls) => { conv(ls).config.padding = 'causal'; }), saved.weights), ArgumentError, 'padding = "causal"');
+  await rejects(() => loadLayersModel(edit((ls) => { conv(ls).config.lora_rank = 4; }), saved.weights), ArgumentError, 'lora_rank = 4');
+  await rejects(() => loadLayersModel(edit((ls) => { ls[0].config.batch_input_shape = [null, null, null, 4]; }), saved.weights), ArgumentError, '(InputLayer)', 'unknown (null)');
+  await rejects(() => loadLayersModel({ ...saved.json, modelTopology: { class_name: 'Sequential', config: { layers: [{ class_name: 'Conv2D', config: { name: 'c', batch_input_shape: [null, 4, 4, 1], filters: 1, kernel_size: 3, groups: 2 } }] } }, weightsManifest: [] }, new ArrayBuffer(0)), ArgumentError, "layer 'c' (Conv2D)", 'groups');
+  await rejects(() => loadLayersModel(saved.json, 'bytes'), ArgumentError, 'ArrayBuffer');
+  await rejects(() => loadLayersModel(saved.json, [saved.weights, saved.weights]), ArgumentError, '2 buffers', '1 paths');
+});
+
+test('malformed files are FormatErrors naming the field; memory unchanged', async () => {
+  const tfm = residual();
+  const saved = await save(tfm);
+  const text = JSON.stringify(saved.json);
+  const specs = () => { const j = structuredClone(saved.json); return { j, w: j.weightsManifest[0].weights as Json[] }; };
+  // The weights' shapes and bytes.
+  { const { j, w } = specs(); w[0].shape = [...w[0].shape].reverse(); await rejects(() => loadLayersModel(j, saved.weights), FormatError, w[0].name, 'needs [3,3,4,4]'); }
+  { const j = structuredClone(saved.json); j.modelTopology.config.layers[1].config.kernel_size = [1, 9]; await rejects(() => loadLayersModel(j, saved.weights), FormatError, 'has shape [3,3,4,4]', 'needs [1,9,4,4]'); }
+  await rejects(() => loadLayersModel(saved.json, saved.weights.slice(0, -1)), FormatError, 'truncated');
+  await rejects(() => loadLayersModel(saved.json, concat([new Uint8Array(saved.weights), new Uint8Array(4)]).buffer), FormatError, 'need', 'got');
+  { const { j, w } = specs(); w[1].dtype = 'int32'; await rejects(() => loadLayersModel(j, saved.weights), FormatError, w[1].name, 'int32'); }
+  { const { j, w } = specs(); w[1].quantization = { dtype: 'int8', scale: 1, min: 0 }; await rejects(() => loadLayersModel(j, saved.weights), FormatError, 'int8'); }
+  { const { j, w } = specs(); const last = w.pop()!; await rejects(() => loadLayersModel(j, saved.weights.slice(0, -4 * last.shape[0])), FormatError, `no weight '${last.name}'`); }
+  { const { j, w } = specs(); w.push({ name: 'ghost/kernel', shape: [1], dtype: 'float32' }); await rejects(() => loadLayersModel(j, concat([new Uint8Array(saved.weights), new Uint8Array(4)]).buffer), FormatError, "'ghost/kernel' belongs to no layer"); }
+  { const { j, w } = specs(); w[2].name = w[0].name; await rejects(() => loadLayersModel(j, saved.weights), FormatError, 'listed twice'); }
+  // The JSON itself.
+  await rejects(() => loadLayersModel('{"modelTopology": ', saved.weights), FormatError, 'not JSON');
+  await rejects(() => loadLayersModel('[1, 2]', saved.weights), FormatError, 'must be an object');
+  await rejects(() => loadLayersModel(text.replace('"config":{', '"config":{"__proto__":{"filters":1},'), saved.weights), FormatError, '__proto__');
+  await rejects(() => loadLayersModel(JSON.parse(text.replace('"config":{', '"config":{"__proto__":{"filters":1},')), saved.weights), FormatError, '__proto__');
+  await rejects(() => loadLayersModel(`{"a":${'['.repeat(200_000)}${']'.repeat(200_000)}}`, saved.weights), FormatError, 'nested');
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  await rejects(() => loadLayersModel({ ...saved.json, extra: deep }, saved.weights), FormatError, 'nested');
+  await rejects(() => loadLayersModel({ weightsManifest: [] }, saved.weights), FormatError, 'modelTopology');
+  { const j = structuredClone(saved.json); j.modelTopology.config.layers[3].inbound_nodes = [[['nowhere', 0, 0, {}]]]; await rejects(() => loadLayersModel(j, saved.weights), FormatError, "'nowhere'"); }
+  { const j = structuredClone(saved.json); j.modelTopology.config.layers[1].inbound_nodes = [[[j.modelTopology.config.layers[3].name, 0, 0, {}]]]; await rejects(() => loadLayersModel(j, saved.weights), FormatError, 'never computed'); }
+  { const j = structuredClone(saved.json); j.modelTopology.config.layers[1].config.filters = 'four'; await rejects(() => loadLayersModel(j, saved.weights), FormatError, 'config.filters', 'integer'); }
+  { const j = structuredClone(saved.json); j.modelTopology.config.layers[2].name = j.modelTopology.config.layers[1].name; await rejects(() => loadLayersModel(j, saved.weights), FormatError, 'two layers are named'); }
+  { const j = structuredClone(saved.json); j.modelTopology.class_name = 'Graph'; await rejects(() => loadLayersModel(j, saved.weights), ArgumentError, '"Graph"'); }
+  { const j = structuredClone(saved.json); j.modelTopology.config.layers[4].config.filters = 5; await rejects(() => loadLayersModel(j, saved.weights), ShapeError, '(Add)', 'do not broadcast'); }
+});
+
+// ----- fine-tuning ---------------------------------------------------------------------------
+
+test('a loaded model fine-tunes (loss drops, no leaks) and survives save → loadModel', async () => {
+  const tfm = residual();
+  randomize(tfm, 14);
+  const saved = await save(tfm);
+  const start = live();
+  const m = await loadLayersModel(saved.json, saved.weights);
+  const r = rng(15);
+  const x = tensor(randArray(r, 8 * 8 * 8 * 4), [8, 8, 8, 4]);
+  const y = tensor(Array.from({ length: 8 }, (_, i) => i % 3), [8], 'int32');
+  m.compile({ optimizer: optimizers.adam({ learningRate: 0.01 }), loss: 'softmaxCrossEntropy' });
+  const first = m.trainStep(x, y).loss; // creates gradients and optimizer state
+  const steady = live();
+  let last = first;
+  for (let i = 0; i < 15; i++) last = m.trainStep(x, y).loss;
+  assert.ok(last < 0.5 * first, `loss ${first} → ${last}`);
+  assert.equal(live(), steady, 'training steps leak');
+  const copy = loadModel(m.save());
+  tidy(() => assert.equal((copy.predict(x) as Tensor).toArray(), (m.predict(x) as Tensor).toArray()));
+  copy.dispose();
+  m.dispose();
+  x.dispose();
+  y.dispose();
+  assert.equal(live(), start, 'everything freed');
 });
 
 test.run();

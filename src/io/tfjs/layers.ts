@@ -138,6 +138,9 @@ const convWeights = (kernel: string, useBias: boolean) => (s: number[][]): Weigh
 /** Keras keeps a depthwise kernel as [KH, KW, C, multiplier]; simdcnn as [KH, KW, 1, C·multiplier]: the same bytes. */
 const depthwiseSlot = (dm: number) => (s: number[]): WeightSlot => ({ keras: 'depthwise_kernel', shape: [s[0], s[1], s[3] / dm, dm] });
 
+/** Options without undefined values (a layer's saved config must be plain JSON). */
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
 type Converter = (c: Config, inputShapes: number[][]) => Converted;
 const noWeights = () => [];
 const simple = (make: (c: Config, inputShapes: number[][]) => Layer): Converter => (c, s) => ({ layer: c.build(() => make(c, s)), weights: noWeights });
@@ -146,7 +149,7 @@ function conv2d(c: Config): Converted {
   c.channelsLast();
   const useBias = c.bool('use_bias', true);
   const o = { filters: c.int('filters'), kernelSize: c.pair('kernel_size'), strides: c.pair('strides', 1), padding: c.padding(), dilationRate: c.pair('dilation_rate', 1), groups: c.int('groups', 1), activation: c.activation(), useBias };
-  return { layer: c.build(() => layers.conv2d(o)), weights: convWeights('kernel', useBias) };
+  return { layer: c.build(() => layers.conv2d(defined(o))), weights: convWeights('kernel', useBias) };
 }
 
 function depthwiseConv2d(c: Config): Converted {
@@ -154,7 +157,7 @@ function depthwiseConv2d(c: Config): Converted {
   const useBias = c.bool('use_bias', true);
   const dm = c.depthMultiplier();
   const o = { kernelSize: c.pair('kernel_size'), strides: c.pair('strides', 1), padding: c.padding(), dilationRate: c.pair('dilation_rate', 1), depthMultiplier: dm, activation: c.activation(), useBias };
-  return { layer: c.build(() => layers.depthwiseConv2d(o)), weights: (s) => [depthwiseSlot(dm)(s[0]), ...(useBias ? [same('bias')(s[1])] : [])] };
+  return { layer: c.build(() => layers.depthwiseConv2d(defined(o))), weights: (s) => [depthwiseSlot(dm)(s[0]), ...(useBias ? [same('bias')(s[1])] : [])] };
 }
 
 function separableConv2d(c: Config): Converted {
@@ -162,7 +165,7 @@ function separableConv2d(c: Config): Converted {
   const useBias = c.bool('use_bias', true);
   const dm = c.depthMultiplier();
   const o = { filters: c.int('filters'), kernelSize: c.pair('kernel_size'), strides: c.pair('strides', 1), padding: c.padding(), dilationRate: c.pair('dilation_rate', 1), depthMultiplier: dm, activation: c.activation(), useBias };
-  return { layer: c.build(() => layers.separableConv2d(o)), weights: (s) => [depthwiseSlot(dm)(s[0]), same('pointwise_kernel')(s[1]), ...(useBias ? [same('bias')(s[2])] : [])] };
+  return { layer: c.build(() => layers.separableConv2d(defined(o))), weights: (s) => [depthwiseSlot(dm)(s[0]), same('pointwise_kernel')(s[1]), ...(useBias ? [same('bias')(s[2])] : [])] };
 }
 
 /**
@@ -195,13 +198,13 @@ function conv2dTranspose(c: Config, [inShape]: number[][]): Converted {
   }
   if (explicit && padding === 'same') pads = pairs;
   const o = { filters: c.int('filters'), kernelSize: k, strides: s, padding: pads, outputPadding, dilationRate: d, activation: c.activation(), useBias };
-  return { layer: c.build(() => layers.conv2dTranspose(o)), weights: convWeights('kernel', useBias) };
+  return { layer: c.build(() => layers.conv2dTranspose(defined(o))), weights: convWeights('kernel', useBias) };
 }
 
 function dense(c: Config): Converted {
   const useBias = c.bool('use_bias', true);
   const o = { units: c.int('units'), activation: c.activation(), useBias };
-  return { layer: c.build(() => layers.dense(o)), weights: convWeights('kernel', useBias) };
+  return { layer: c.build(() => layers.dense(defined(o))), weights: convWeights('kernel', useBias) };
 }
 
 function batchNormalization(c: Config, [inShape]: number[][]): Converted {
@@ -212,7 +215,7 @@ function batchNormalization(c: Config, [inShape]: number[][]): Converted {
   const center = c.bool('center', true), scale = c.bool('scale', true);
   const o = { momentum: c.num('momentum', 0.99), epsilon: c.num('epsilon', 1e-3), center, scale };
   const names = [...(scale ? ['gamma'] : []), ...(center ? ['beta'] : []), 'moving_mean', 'moving_variance'];
-  return { layer: c.build(() => layers.batchNormalization(o)), weights: (s) => names.map((n, i) => same(n)(s[i])) };
+  return { layer: c.build(() => layers.batchNormalization(defined(o))), weights: (s) => names.map((n, i) => same(n)(s[i])) };
 }
 
 /** Keras's ReLU(max_value, negative_slope, threshold): relu, relu6 or leakyRelu; anything else is an error. */
