@@ -330,6 +330,43 @@ test("Keras 3's dict-form inbound nodes, model_config wrapper, scoped weight nam
   ours.dispose();
 });
 
+test('a shared layer (one Conv2D called on two inputs) keeps one set of weights', async () => {
+  const a = tfl.input({ shape: [5, 5, 2] }), b = tfl.input({ shape: [5, 5, 2] });
+  const shared = tfl.layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu' });
+  const ya = shared.apply(a) as tfl.SymbolicTensor, yb = shared.apply(b) as tfl.SymbolicTensor;
+  const d = tfl.layers.concatenate({}).apply([ya, yb]) as tfl.SymbolicTensor;
+  const tfm = tfl.model({ inputs: [a, b], outputs: [d, yb] });
+  const ours = await roundTrip(tfm, 16, 'shared');
+  assert.is(ours.layers.filter((l) => l.type === 'conv2d').length, 1);
+  ours.dispose();
+});
+
+test('float16-quantised weights (the converter\'s --quantize_float16) decode to the nearest float32', async () => {
+  const tfm = lenet();
+  randomize(tfm, 17);
+  const saved = await save(tfm);
+  const json = structuredClone(saved.json);
+  const f32 = new Float32Array(saved.weights);
+  const half = new Uint16Array(f32.length);
+  const decoded = new Float32Array(f32.length);
+  f32.forEach((v, i) => {
+    // Round to the nearest half (all values here are normal halves in [-1.5, 1.5]).
+    const e = Math.floor(Math.log2(Math.abs(v) || 2 ** -14)), m = Math.round((Math.abs(v) / 2 ** e - 1) * 1024);
+    const [ee, mm] = m === 1024 ? [e + 1, 0] : [e, m];
+    half[i] = (v < 0 ? 0x8000 : 0) | (v === 0 ? 0 : ((ee + 15) << 10) | mm);
+    decoded[i] = v === 0 ? 0 : Math.sign(v) * (1 + mm / 1024) * 2 ** ee;
+  });
+  for (const w of json.weightsManifest[0].weights) w.quantization = { dtype: 'float16' };
+  const ours = await loadLayersModel(json, half.buffer);
+  let offset = 0;
+  for (const w of json.weightsManifest[0].weights) {
+    const n = w.shape.reduce((x: number, y: number) => x * y, 1);
+    assert.equal(ourWeight(ours, w.name), decoded.slice(offset, offset + n), w.name);
+    offset += n;
+  }
+  ours.dispose();
+});
+
 test('a Sequential that starts with an InputLayer (Keras 2 style)', async () => {
   const tfm = lenet();
   randomize(tfm, 12);
