@@ -29,3 +29,4 @@ export { upSampling2d, upSampling2dBackward, type UpSampling2dOptions, type Inte
 export { lenet5, type LeNet5Options } from './model/zoo.js';
 export { fromPixels, type PixelData, type BrowserImage, type FromPixelsOptions } from './io/pixels.js';
 export { writeArtifacts, readArtifacts, type ModelArtifacts } from './io/artifacts.js';
+export { loadOnnx, type LoadOnnxOptions } from './io/onnx/import.js';

@@ -63,6 +63,8 @@ interface ConvKind {
 
 const COMMON = ['kernelSize', 'strides', 'padding', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'name'] as const;
 const g2 = (c: Conv) => ({ strides: c.s, padding: c.padding, dilations: c.d, groups: c.groups });
+/** Depthwise: one group per input channel. */
+const gD = (c: Conv, C: number) => ({ ...g2(c), groups: C });
 const gT = (c: Conv) => ({ strides: c.s, padding: c.padding as Exclude<Padding, 'full'>, dilations: c.d, groups: c.groups, outputPadding: c.outputPadding });
 const g1 = (c: Conv) => ({ stride: c.s[1], padding: c.padding as never, dilation: c.d[1], groups: c.groups });
 
@@ -87,6 +89,10 @@ const depthwiseKind: ConvKind = {
   kernel: (c, C) => ({ shape: [c.k[0], c.k[1], 1, C * c.depthMultiplier], fanIn: c.k[0] * c.k[1], fanOut: c.k[0] * c.k[1] * c.depthMultiplier }),
   outChannels: (c, C) => C * c.depthMultiplier,
   bias: (_c, out) => [out[2]],
+  outShape: (c, s, w) => { const { g } = conv2dGeometry('depthwiseConv2d', [1, ...s], w, gD(c, s[2])); return [g.OH, g.OW, g.Cout]; },
+  forward: (c, x, w, bias, activation) => conv2d(x, w, { ...gD(c, x.shape[3]), bias, activation }),
+  backFilter: (c, x, dz, w) => conv2dBackpropFilter(x, dz, w.shape, gD(c, x.shape[3])),
+  backInput: (c, dz, w, x) => conv2dBackpropInput(dz, w, x.shape, gD(c, x.shape[3])),
 };
 
 const conv1dKind: ConvKind = {
