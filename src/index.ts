@@ -30,3 +30,4 @@ export { lenet5, type LeNet5Options } from './model/zoo.js';
 export { fromPixels, type PixelData, type BrowserImage, type FromPixelsOptions } from './io/pixels.js';
 export { writeArtifacts, readArtifacts, type ModelArtifacts } from './io/artifacts.js';
 export { loadLayersModel } from './io/tfjs/load.js';
+export { loadOnnx, type LoadOnnxOptions } from './io/onnx/import.js';

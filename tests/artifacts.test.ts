@@ -4,7 +4,7 @@
 // missing fields, a weightsPath that leaves the directory, targets Node cannot use.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +67,16 @@ test('a LeNet-5 saved through the files predicts the same after loading', async 
   assert.is(memoryStats().tensors, 0);
 });
 
+test('a model.json without weightsPath and weightsBytes (the MNIST CLI, the first release) reads weights.bin beside it', async () => {
+  const dir = join(root, 'old-style');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'x', layers: [] }));
+  writeFileSync(join(dir, 'weights.bin'), new Uint8Array(bytes(12)));
+  const r = await readArtifacts(dir);
+  assert.equal(r.modelJson, { format: 'x', layers: [] });
+  assert.is(r.weights.byteLength, 12);
+});
+
 test('missing, truncated, too long, garbage, missing fields, escaping weightsPath: typed errors', async () => {
   const dir = join(root, 'bad');
   await rejects(readArtifacts(join(root, 'nope')), NotFoundError, 'model.json', 'does not exist');
@@ -83,8 +93,8 @@ test('missing, truncated, too long, garbage, missing fields, escaping weightsPat
     ['\x00\x01garbage', 'not JSON'],
     ['[1, 2]', 'JSON object'],
     ['null', 'JSON object'],
-    ['{"a": 1, "weightsBytes": 100}', '"weightsPath"'],
-    ['{"a": 1, "weightsPath": "weights.bin"}', '"weightsBytes"'],
+    ['{"a": 1, "weightsPath": 5, "weightsBytes": 100}', '"weightsPath"'],
+    ['{"a": 1, "weightsPath": "weights.bin", "weightsBytes": null}', '"weightsBytes"'],
     ['{"weightsPath": "weights.bin", "weightsBytes": -1}', '"weightsBytes"'],
     ['{"weightsPath": "weights.bin", "weightsBytes": "100"}', '"weightsBytes"'],
     ['{"weightsPath": "../bad/weights.bin", "weightsBytes": 100}', '"weightsPath"'],

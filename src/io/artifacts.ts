@@ -132,14 +132,14 @@ function parseModelJson(text: string, where: string): { modelJson: Record<string
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DataError(`readArtifacts: ${where} must hold a JSON object, got ${describe(parsed)}`);
   // Files written before weightsPath/weightsBytes existed (the MNIST CLI's, the first release's)
   // hold their weights in weights.bin beside model.json; their length is then checked by the loader.
-  const { weightsPath = WEIGHTS_BIN, weightsBytes = -1, ...modelJson } = parsed as Record<string, unknown>;
+  const { weightsPath = WEIGHTS_BIN, weightsBytes, ...modelJson } = parsed as Record<string, unknown>;
   if (typeof weightsPath !== 'string' || weightsPath === '' || /^[a-z][a-z0-9+.-]*:|^[/\\]/i.test(weightsPath) || weightsPath.split(/[/\\]/).includes('..')) {
     throw new DataError(`readArtifacts: ${where}: "weightsPath" must be a relative file name beside it, got ${JSON.stringify(weightsPath)}`);
   }
-  if (!Number.isSafeInteger(weightsBytes) || (weightsBytes as number) < -1) {
+  if (weightsBytes !== undefined && (!Number.isSafeInteger(weightsBytes) || (weightsBytes as number) < 0)) {
     throw new DataError(`readArtifacts: ${where}: "weightsBytes" must be a non-negative integer, got ${JSON.stringify(weightsBytes)}`);
   }
-  return { modelJson, weightsPath, weightsBytes: weightsBytes as number };
+  return { modelJson, weightsPath, weightsBytes: (weightsBytes as number | undefined) ?? -1 };
 }
 
 function checkLength(weights: ArrayBuffer, want: number, where: string): ArrayBuffer {

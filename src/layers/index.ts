@@ -14,7 +14,7 @@ import {
   AdaptivePool2dLayer, GlobalPool2dLayer, Pool2dLayer,
   type AdaptivePool2dLayerOptions, type AvgPool2dLayerOptions, type LpPool2dLayerOptions, type MixedPool2dLayerOptions, type Pool2dLayerOptions,
 } from './pool.js';
-import { UpSampling2dLayer, ZeroPadding2dLayer, type UpSampling2dLayerOptions, type ZeroPadding2dLayerOptions } from './resize.js';
+import { ResizingLayer, UpSampling2dLayer, ZeroPadding2dLayer, type ResizingLayerOptions, type UpSampling2dLayerOptions, type ZeroPadding2dLayerOptions } from './resize.js';
 
 // The layer factories (`layers.conv2d({...})`), and the registry that rebuilds a layer from its
 // saved type and config: one table, no if-chain. Every factory validates its options now.
@@ -43,6 +43,7 @@ const registry = {
   concatenate: (o?: ConcatenateLayerOptions): Layer => new ConcatenateLayer(o),
   upSampling2d: (o?: UpSampling2dLayerOptions): Layer => new UpSampling2dLayer(o),
   zeroPadding2d: (o?: ZeroPadding2dLayerOptions): Layer => new ZeroPadding2dLayer(o),
+  resizing: (o: ResizingLayerOptions): Layer => new ResizingLayer(o),
   reshape: (o: ReshapeLayerOptions): Layer => new ReshapeLayer(o),
   flatten: (o?: Named): Layer => new FlattenLayer(o),
   dropout: (o: DropoutLayerOptions): Layer => new DropoutLayer(o),

@@ -12,6 +12,7 @@ import { inferencePlan, type InferencePlan } from './fuse.js';
 import { packWeights, saveModel, unpackWeights, type SavedModel, type WeightsIndex } from './serialize.js';
 import { toFullyConvolutional } from './fcn.js';
 import { writeArtifacts } from '../io/artifacts.js';
+import { exportOnnx } from '../io/onnx/export.js';
 
 // A model is a directed acyclic graph of layers (the functional API); Sequential is the one-chain
 // case of the same class. It builds the layers' weights from its seed, runs the graph for
@@ -441,6 +442,9 @@ export class Model<Out extends ModelOutput = Tensor> {
     this.alive('toFullyConvolutional');
     return toFullyConvolutional(this as unknown as Model<ModelOutput>, this.graph, options);
   }
+
+  /** An ONNX model (opset 14, NCHW input and feature-map outputs, as PyTorch and ONNX Runtime expect) computing what predict does. */
+  toOnnx(): Uint8Array { this.alive('toOnnx'); return exportOnnx(this.name, this.graph); }
 
   /** Parameters the optimizer updates (trainable layers' trainable parameters). */
   protected trainableParams(): Tensor[] {
