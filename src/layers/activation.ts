@@ -46,6 +46,29 @@ export function finishActivation(z: Tensor, act: ParsedActivation | null, ctx: C
   return y;
 }
 
+/**
+ * The backward of a layer with a kernel, a bias and an activation (convolutions, dense): dz through
+ * the activation, then the kernel's and the bias's gradients and, when asked, the input's.
+ * Everything allocated is freed if a step throws.
+ */
+export function weightedBackward(
+  dy: Tensor, ctx: Context, act: ParsedActivation | null,
+  kernelGrad: (dz: Tensor) => Tensor, biasGrad: ((dz: Tensor) => Tensor) | null, inputGrad: ((dz: Tensor) => Tensor) | null,
+): { dxs: Array<Tensor | null>; grads: Tensor[] } {
+  const dz = activationGrad(dy, act, ctx);
+  const grads: Tensor[] = [];
+  try {
+    grads.push(kernelGrad(dz));
+    if (biasGrad) grads.push(biasGrad(dz));
+    return { dxs: [inputGrad ? inputGrad(dz) : null], grads };
+  } catch (e) {
+    for (const g of grads) g.dispose();
+    throw e;
+  } finally {
+    if (dz !== dy) dz.dispose();
+  }
+}
+
 /** dz from dy for y = act(z) (dy itself when there is no activation). */
 export function activationGrad(dy: Tensor, act: ParsedActivation | null, ctx: Context): Tensor {
   if (!act) return dy;

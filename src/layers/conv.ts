@@ -9,7 +9,7 @@ import { biasGrad } from '../ops/dense.js';
 import { conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, convOutSize, convPads, type Padding } from '../ops/shape.js';
 import type { Activation, ParsedActivation } from '../ops/activation.js';
 import { Context, Layer, type Gradients, type ParamSpec } from './layer.js';
-import { activationGrad, finishActivation, fusedActivation, parsedActivation } from './activation.js';
+import { finishActivation, fusedActivation, parsedActivation, weightedBackward } from './activation.js';
 import { activationOption, bool, initializer, intPair, layerOptions, paddingOption, positiveInt, type Pair } from './options.js';
 import type { Initializer } from './initializers.js';
 
@@ -229,19 +229,10 @@ export class ConvLayer extends Layer {
 
   backward(dy: Tensor, ctx: Context, needDx: boolean[]): Gradients {
     const x = ctx.inputs[0];
-    const dz = activationGrad(dy, this.act, ctx);
-    const grads: Tensor[] = [];
-    try {
-      grads.push(this.kind.backFilter(this.c, x, dz, this.kernel));
-      if (this.useBias) grads.push(biasGrad(dz, { perPixel: this.kind.perPixelBias ?? false }));
-      const dx = needDx[0] ? this.kind.backInput(this.c, dz, this.kernel, x) : null;
-      return { dxs: [dx], grads };
-    } catch (e) {
-      for (const g of grads) g.dispose();
-      throw e;
-    } finally {
-      if (dz !== dy) dz.dispose();
-    }
+    return weightedBackward(dy, ctx, this.act,
+      (dz) => this.kind.backFilter(this.c, x, dz, this.kernel),
+      this.useBias ? (dz) => biasGrad(dz, { perPixel: this.kind.perPixelBias ?? false }) : null,
+      needDx[0] ? (dz) => this.kind.backInput(this.c, dz, this.kernel, x) : null);
   }
 
   override cacheBytes(n: number): number {

@@ -4,7 +4,7 @@ import { biasGrad, dense, denseBackpropFilter, denseBackpropInput } from '../ops
 import { dropout, dropoutBackward } from '../ops/dropout.js';
 import type { Activation, ParsedActivation } from '../ops/activation.js';
 import { Layer, type Context, type Gradients, type ParamSpec } from './layer.js';
-import { activationGrad, finishActivation, fusedActivation, parsedActivation } from './activation.js';
+import { finishActivation, fusedActivation, parsedActivation, weightedBackward } from './activation.js';
 import { activationOption, bool, finiteNumber, initializer, layerOptions, positiveInt } from './options.js';
 import { seededRandom, type Initializer } from './initializers.js';
 
@@ -67,18 +67,10 @@ export class DenseLayer extends Layer {
   }
 
   backward(dy: Tensor, ctx: Context, needDx: boolean[]): Gradients {
-    const dz = activationGrad(dy, this.act, ctx);
-    const grads: Tensor[] = [];
-    try {
-      grads.push(denseBackpropFilter(ctx.inputs[0], dz));
-      if (this.useBias) grads.push(biasGrad(dz));
-      return { dxs: [needDx[0] ? denseBackpropInput(dz, this.kernel) : null], grads };
-    } catch (e) {
-      for (const g of grads) g.dispose();
-      throw e;
-    } finally {
-      if (dz !== dy) dz.dispose();
-    }
+    return weightedBackward(dy, ctx, this.act,
+      (dz) => denseBackpropFilter(ctx.inputs[0], dz),
+      this.useBias ? (dz) => biasGrad(dz) : null,
+      needDx[0] ? (dz) => denseBackpropInput(dz, this.kernel) : null);
   }
 
   override cacheBytes(n: number): number {
