@@ -1,4 +1,4 @@
-import { madd, clamp, clampf } from './simd';
+import { madd, clampFast, clampf } from './simd';
 
 // Convolution kernels that do not fit the packed GEMM: depthwise (one input channel per group),
 // locally connected (a different weight matrix per output pixel), and one input channel at
@@ -39,10 +39,10 @@ export function conv2d_nhwc_f32_depthwise(
           }
           wp += rowBytes;
         }
-        v128.store(ym + cb, clamp(a0, vmin, vmax));
-        v128.store(ym + cb, clamp(a1, vmin, vmax), 16);
-        v128.store(ym + cb, clamp(a2, vmin, vmax), 32);
-        v128.store(ym + cb, clamp(a3, vmin, vmax), 48);
+        v128.store(ym + cb, clampFast(a0, vmin, vmax));
+        v128.store(ym + cb, clampFast(a1, vmin, vmax), 16);
+        v128.store(ym + cb, clampFast(a2, vmin, vmax), 32);
+        v128.store(ym + cb, clampFast(a3, vmin, vmax), 48);
       }
       for (; c + 4 <= C; c += 4) {
         const cb = <usize>c << 2;
@@ -53,7 +53,7 @@ export function conv2d_nhwc_f32_depthwise(
           if (o >= 0) a0 = madd(v128.load(x + <usize>o + cb), v128.load(wp), a0);
           wp += rowBytes;
         }
-        v128.store(ym + cb, clamp(a0, vmin, vmax));
+        v128.store(ym + cb, clampFast(a0, vmin, vmax));
       }
     }
     for (; c < C; c++) {
@@ -228,8 +228,8 @@ export function conv2d_nhwc_f32_c1(
 @inline function storeChannel(p: usize, lo: v128, hi: v128, count: i32, pixBytes: usize, bias: usize, o: i32, ymin: f32, ymax: f32): void {
   const b = bias != 0 ? v128.load32_splat(bias + (<usize>o << 2)) : f32x4.splat(0);
   const vmin = f32x4.splat(ymin), vmax = f32x4.splat(ymax);
-  const l = clamp(f32x4.add(lo, b), vmin, vmax);
-  const h = clamp(f32x4.add(hi, b), vmin, vmax);
+  const l = clampFast(f32x4.add(lo, b), vmin, vmax);
+  const h = clampFast(f32x4.add(hi, b), vmin, vmax);
   store<f32>(p, f32x4.extract_lane(l, 0));
   if (count > 1) store<f32>(p + pixBytes, f32x4.extract_lane(l, 1));
   if (count > 2) store<f32>(p + 2 * pixBytes, f32x4.extract_lane(l, 2));

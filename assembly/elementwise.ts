@@ -260,7 +260,7 @@ export function swish_f32(x: usize, y: usize, n: i32): void {
     for (; i + 4 <= n; i += 4) {
       const o = <usize>i << 2;
       const v = v128.load(x + o);
-      v128.store(y + o, f32x4.mul(f32x4.max(v, lo), sigmoid4(v)));
+      v128.store(y + o, f32x4.mul(f32x4.pmax(v, lo), sigmoid4(v)));
     }
   }
   for (; i < n; i++) {

@@ -1,4 +1,4 @@
-import { clamp } from './simd';
+import { clamp, clampFast } from './simd';
 
 // The one math library of the kernels (activations, their gradients, losses, pooling): exp by
 // Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, expm1(r) by a degree-6 minimax polynomial
@@ -113,7 +113,8 @@ export const LOG_HALF_BITS: i32 = 0x3f000000; // exponent of [0.5, 1)
 /** exp(x); NaN stays NaN. */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  const a = clamp(x, f32x4.splat(EXP_LO), f32x4.splat(EXP_HI));
+  // Bit for bit what clamp gives here: ±0 is inside the range either way.
+  const a = clampFast(x, f32x4.splat(EXP_LO), f32x4.splat(EXP_HI));
   const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
   const r = f32x4.sub(f32x4.sub(a, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
   return scaleExp4(n, r);
@@ -135,7 +136,7 @@ export const LOG_HALF_BITS: i32 = 0x3f000000; // exponent of [0.5, 1)
 // @ts-ignore: decorator
 @inline export function expHiLo4(hi: v128, lo: v128): v128 {
   const sum = f32x4.add(hi, lo);
-  const a = clamp(sum, f32x4.splat(EXP_LO), f32x4.splat(EXP_HI));
+  const a = clampFast(sum, f32x4.splat(EXP_LO), f32x4.splat(EXP_HI));
   const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
   const inRange = f32x4.eq(a, sum); // false for NaN, which then stays NaN through a
   const h = v128.bitselect(hi, a, inRange);

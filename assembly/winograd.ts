@@ -1,4 +1,4 @@
-import { clamp, clampf } from './simd';
+import { clampFast, clampf } from './simd';
 
 // Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions: 16 multiplies per 2×2 output tile and
 // channel pair instead of 36. The host transforms the filters once (U = G·g·Gᵀ, packed for the
@@ -105,11 +105,11 @@ export function winograd_f23_output_transform(
             const r10 = f32x4.sub(f32x4.sub(m4, m8), m12), r11 = f32x4.sub(f32x4.sub(m5, m9), m13);
             const r12 = f32x4.sub(f32x4.sub(m6, m10), m14), r13 = f32x4.sub(f32x4.sub(m7, m11), m15);
             const b = bias != 0 ? v128.load(bias + cb) : f32x4.splat(0);
-            v128.store(y00 + cb, clamp(f32x4.add(f32x4.add(f32x4.add(r00, r01), r02), b), vmin, vmax));
-            if (twoCols) v128.store(y00 + pixBytes + cb, clamp(f32x4.add(f32x4.sub(f32x4.sub(r01, r02), r03), b), vmin, vmax));
+            v128.store(y00 + cb, clampFast(f32x4.add(f32x4.add(f32x4.add(r00, r01), r02), b), vmin, vmax));
+            if (twoCols) v128.store(y00 + pixBytes + cb, clampFast(f32x4.add(f32x4.sub(f32x4.sub(r01, r02), r03), b), vmin, vmax));
             if (twoRows) {
-              v128.store(y10 + cb, clamp(f32x4.add(f32x4.add(f32x4.add(r10, r11), r12), b), vmin, vmax));
-              if (twoCols) v128.store(y10 + pixBytes + cb, clamp(f32x4.add(f32x4.sub(f32x4.sub(r11, r12), r13), b), vmin, vmax));
+              v128.store(y10 + cb, clampFast(f32x4.add(f32x4.add(f32x4.add(r10, r11), r12), b), vmin, vmax));
+              if (twoCols) v128.store(y10 + pixBytes + cb, clampFast(f32x4.add(f32x4.sub(f32x4.sub(r11, r12), r13), b), vmin, vmax));
             }
           }
         }

@@ -84,6 +84,30 @@ test('fine-tuning an imported model with fit: the loss goes down, frozen layers 
   assert.equal(live(), before);
 });
 
+test('SiLU as PyTorch exports it, Mul(x, Sigmoid(x)), becomes one silu fused into the layer before it', async () => {
+  const before = live();
+  const m = await loadOnnx(modelBytes('mbconv'));
+  const acts = m.layers.map((l) => `${l.getConfig().type ?? l.constructor.name}:${JSON.stringify(l.getConfig().activation ?? null)}`);
+  // Stem, expansion, depthwise, SE reduce, dw2 and head carry it; no multiply is left but the SE's, no sigmoid but the SE's.
+  assert.is(acts.filter((a) => a.endsWith(':"silu"')).length, 6, acts.join(' '));
+  assert.is(m.layers.filter((l) => l.getConfig().activation === 'sigmoid').length, 1, acts.join(' '));
+  // With no layer to fuse into (here the model input) the pair is one silu layer.
+  const x = new Float32Array(2 * 3 * 4 * 4).map((_, i) => Math.sin(i) * 3);
+  const g = graph([value('x', [2, 3, 4, 4])], [value('y', [2, 3, 4, 4])], [], [
+    node('Sigmoid', ['x'], ['s'], {}, 'sig'),
+    node('Mul', ['s', 'x'], ['y'], {}, 'mul'),
+  ]);
+  const m2 = await loadOnnx(encodeModel(onnxModel(g, 13)));
+  const t = tensor(nchwToNhwc(x, 2, 3, 4, 4), [2, 4, 4, 3]);
+  const y = m2.predict(t) as Tensor;
+  const got = nhwcToNchw(y.toArray() as Float32Array, 2, 3, 4, 4);
+  allclose(got, x.map((v) => v / (1 + Math.exp(-v))), 'silu', 1e-6, 1e-7);
+  for (const u of [t, y]) u.dispose();
+  m.dispose();
+  m2.dispose();
+  assert.equal(live(), before);
+});
+
 test('unsupported operators: an ArgumentError naming the operator, the node and the opset; nothing allocated', async () => {
   const before = live();
   const g = graph([value('x', [1, 3, 4, 4])], [value('y', [1, 3, 4, 4])], [f32('w', [3, 3, 1, 1], randomFloats(1, 9))], [

@@ -1,4 +1,4 @@
-import { madd, clamp, clampf, storeRow8 } from '../simd';
+import { madd, clampFast, clampf, storeRow8 } from '../simd';
 
 // Packed-B layout shared by every GEMM-shaped op (conv2d, conv1d, conv2dTranspose, dense):
 // blocks of NR = 8 output columns, each [bias: 8][tap: T][k: K][8], columns past N zero-filled.
@@ -64,10 +64,10 @@ export function igemm_f32_4x8(
         }
         const nb = <usize>n0 << 2;
         const nr = N - n0;
-        storeRow8(y + <usize>load<i32>(outInd + (<usize>m0 << 2)) + nb, clamp(a00, vmin, vmax), clamp(a01, vmin, vmax), nr);
-        if (last >= 1) storeRow8(y + <usize>load<i32>(outInd + (<usize>(m0 + 1) << 2)) + nb, clamp(a10, vmin, vmax), clamp(a11, vmin, vmax), nr);
-        if (last >= 2) storeRow8(y + <usize>load<i32>(outInd + (<usize>(m0 + 2) << 2)) + nb, clamp(a20, vmin, vmax), clamp(a21, vmin, vmax), nr);
-        if (last >= 3) storeRow8(y + <usize>load<i32>(outInd + (<usize>(m0 + 3) << 2)) + nb, clamp(a30, vmin, vmax), clamp(a31, vmin, vmax), nr);
+        storeRow8(y + <usize>load<i32>(outInd + (<usize>m0 << 2)) + nb, clampFast(a00, vmin, vmax), clampFast(a01, vmin, vmax), nr);
+        if (last >= 1) storeRow8(y + <usize>load<i32>(outInd + (<usize>(m0 + 1) << 2)) + nb, clampFast(a10, vmin, vmax), clampFast(a11, vmin, vmax), nr);
+        if (last >= 2) storeRow8(y + <usize>load<i32>(outInd + (<usize>(m0 + 2) << 2)) + nb, clampFast(a20, vmin, vmax), clampFast(a21, vmin, vmax), nr);
+        if (last >= 3) storeRow8(y + <usize>load<i32>(outInd + (<usize>(m0 + 3) << 2)) + nb, clampFast(a30, vmin, vmax), clampFast(a31, vmin, vmax), nr);
         wb += blockBytes;
       }
     }

@@ -40,7 +40,9 @@ export function derived(owner: Tensor, key: string, stamp: string, bytes: number
   return e.ptr;
 }
 
-const LRU_ENTRIES = 32;
+// Entries: well above the distinct geometries of one network (GoogLeNet 48, EfficientNet-B0 36 at
+// 224×224 — with 32, every predict rebuilt about 50 of them); bytes bound the memory.
+const LRU_ENTRIES = 256;
 const LRU_BYTES = 64 << 20;
 const lru = new Map<string, Entry>();
 let lruBytes = 0;

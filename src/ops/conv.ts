@@ -148,20 +148,21 @@ export function runConv(
   act: ReturnType<typeof parseActivation>, y: Tensor,
 ): void {
   if (g.N * g.OH * g.OW === 0) return;
-  const fuseRelu = act?.name === 'relu';
-  const ymin = fuseRelu ? 0 : -Infinity;
+  // relu and relu6 are the kernels' output clamp; any other activation is a pass over y.
+  const clamped = act?.name === 'relu' || act?.name === 'relu6';
+  const ymin = clamped ? 0 : -Infinity, ymax = act?.name === 'relu6' ? 6 : Infinity;
   const K = g.C / groups, Nc = g.Cout / groups;
   const plain = !g.transposed && g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1;
-  if (useWinograd(g, groups)) runWinograd(g, x, w, bias, flip, ymin, y);
-  else if (K === 1 && Nc === 1) runDepthwise(g, x, w, bias, flip, ymin, y);
-  else if (plain && groups === 1 && g.C === 1) runSingleChannel(g, x, w, bias, flip, ymin, y);
-  else if (!g.transposed && K < 8 && g.KH * g.KW > 1) runIm2col(g, x, w, bias, groups, flip, ymin, y);
-  else runIndirect(g, x, w, bias, groups, flip, ymin, y);
-  if (act && !fuseRelu) activateInPlace(y, act);
+  if (useWinograd(g, groups)) runWinograd(g, x, w, bias, flip, ymin, ymax, y);
+  else if (K === 1 && Nc === 1) runDepthwise(g, x, w, bias, flip, ymin, ymax, y);
+  else if (plain && groups === 1 && g.C === 1) runSingleChannel(g, x, w, bias, flip, ymin, ymax, y);
+  else if (!g.transposed && K < 8 && g.KH * g.KW > 1) runIm2col(g, x, w, bias, groups, flip, ymin, ymax, y);
+  else runIndirect(g, x, w, bias, groups, flip, ymin, ymax, y);
+  if (act && !clamped) activateInPlace(y, act);
 }
 
 /** The general path: the packed indirect GEMM over the tap indirection, per group. */
-function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, y: Tensor): void {
+function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
   const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups;
   const p = plan(g);
   const zero = zeroRow(K);
@@ -170,17 +171,17 @@ function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   for (let gi = 0; gi < groups; gi++) {
     rt().kernels.igemm_f32_4x8(
       p.M, Nc, K, T, x.ptr + gi * K * 4, p.ind, zero, packed + gi * blockBytes,
-      y.ptr + gi * Nc * 4, p.out, ymin, Infinity,
+      y.ptr + gi * Nc * 4, p.out, ymin, ymax,
     );
   }
 }
 
 /** Depthwise (multiplier 1), forward or transposed: the tap indirection feeds its own kernel. */
-function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, y: Tensor): void {
+function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
   const T = g.KH * g.KW;
   const p = plan(g);
   const packed = packDepthwise(w, bias, T, g.C, flip);
-  rt().kernels.conv2d_nhwc_f32_depthwise(p.M, g.C, T, x.ptr, p.ind, packed, y.ptr, p.out, ymin, Infinity);
+  rt().kernels.conv2d_nhwc_f32_depthwise(p.M, g.C, T, x.ptr, p.ind, packed, y.ptr, p.out, ymin, ymax);
 }
 
 /**
@@ -188,7 +189,7 @@ function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null
  * K' = T·K on contiguous rows instead of a short loop per tap. The packed layout
  * [bias][T][K][8] is the same as [bias][1][T·K][8], so the weights are shared with the tap path.
  */
-function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, y: Tensor): void {
+function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
   const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups, R = T * K;
   const packed = packGemm(w, bias, groups, T, K, Nc, flip, false);
   const blockBytes = Math.ceil(Nc / 8) * (8 + R * 8) * 4;
@@ -201,7 +202,7 @@ function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, g
     for (let p0 = 0; p0 < M; p0 += chunk) {
       const n = Math.min(chunk, M - p0);
       im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
-      rt().kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, rows + chunk * 4, ymin, Infinity);
+      rt().kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, rows + chunk * 4, ymin, ymax);
     }
   }
 }
@@ -212,10 +213,10 @@ function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, g
  * Stride-1 convolution of single-channel images (first layers): the input is copied once into a
  * zero-padded scratch image, then a kernel vectorised over output pixels runs with no im2col.
  */
-function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, y: Tensor): void {
+function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
   const padded = padSingleChannel(g, x.ptr, 0);
   const packed = packSingleChannel(w, g.KH * g.KW, g.Cout, flip);
-  rt().kernels.conv2d_nhwc_f32_c1(padded.ptr, g.N, padded.Hp, padded.Wp, g.OH, g.OW, g.KH, g.KW, g.Cout, packed, bias ? bias.ptr : 0, y.ptr, ymin, Infinity);
+  rt().kernels.conv2d_nhwc_f32_c1(padded.ptr, g.N, padded.Hp, padded.Wp, g.OH, g.OW, g.KH, g.KW, g.Cout, packed, bias ? bias.ptr : 0, y.ptr, ymin, ymax);
 }
 
 // ---- Winograd F(2×2, 3×3) ----
@@ -231,7 +232,7 @@ function useWinograd(g: ConvGeometry, groups: number): boolean {
 }
 
 /** Transformed input tiles → 16 packed GEMMs → output transform (bias, relu clamp). */
-function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, y: Tensor): void {
+function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
   const { kernels } = rt();
   const TH = Math.ceil(g.OH / 2), TW = Math.ceil(g.OW / 2);
   const tiles = g.N * TH * TW;
@@ -246,6 +247,6 @@ function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   for (let xi = 0; xi < 16; xi++) {
     kernels.igemm_f32_4x8(tiles, g.Cout, g.C, 1, v + xi * inPlane, rows, zero, u + xi * blockBytes, m + xi * outPlane, rows + tiles * 4, -Infinity, Infinity);
   }
-  kernels.winograd_f23_output_transform(m, g.N, g.OH, g.OW, g.Cout, TH, TW, bias ? bias.ptr : 0, y.ptr, ymin, Infinity);
+  kernels.winograd_f23_output_transform(m, g.N, g.OH, g.OW, g.Cout, TH, TW, bias ? bias.ptr : 0, y.ptr, ymin, ymax);
 }
 

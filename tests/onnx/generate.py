@@ -140,6 +140,33 @@ class Decoder(nn.Module):
         return torch.sigmoid(self.out(x))
 
 
+class MBConv(nn.Module):
+    """EfficientNet-like: SiLU stem, 1×1 expansion + BN + SiLU, depthwise 5×5/2 + SiLU, squeeze-excitation
+    (SiLU, sigmoid), 1×1 projection, a stride-1 block with a residual, SiLU head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(3, 6, 3, 2)
+        self.expand = conv_bn(6, 10, 1)
+        self.dw = nn.Sequential(nn.Conv2d(10, 10, 5, 2, 2, groups=10, bias=False), nn.BatchNorm2d(10))
+        self.se1 = nn.Conv2d(10, 3, 1)
+        self.se2 = nn.Conv2d(3, 10, 1)
+        self.project = conv_bn(10, 5, 1)
+        self.dw2 = nn.Sequential(nn.Conv2d(5, 5, 3, 1, 1, groups=5, bias=False), nn.BatchNorm2d(5))
+        self.head = nn.Conv2d(5, 12, 1)
+        self.fc = nn.Linear(12, 7)
+
+    def forward(self, x):
+        x = F.silu(self.stem(x))
+        x = F.silu(self.dw(F.silu(self.expand(x))))
+        s = F.adaptive_avg_pool2d(x, 1)
+        x = x * torch.sigmoid(self.se2(F.silu(self.se1(s))))
+        x = self.project(x)
+        x = x + F.silu(self.dw2(x))
+        x = F.silu(self.head(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 # name, module, input shape (NCHW), opset, dynamic batch
 SMALL = [
     ('lenet', LeNet, [2, 1, 28, 28], 11, True),
@@ -147,6 +174,7 @@ SMALL = [
     ('separable', Separable, [1, 3, 16, 16], 17, False),
     ('inception', Inception, [2, 4, 11, 11], 11, True),
     ('decoder', Decoder, [1, 8, 4, 4], 13, False),
+    ('mbconv', MBConv, [2, 3, 13, 13], 13, True),
 ]
 
 
@@ -215,7 +243,10 @@ def main():
         return
     outdir = os.path.join(ROOT, 'tests', 'golden', 'onnx')
     os.makedirs(outdir, exist_ok=True)
+    only = [a for a in sys.argv[1:] if not a.startswith('--')]
     for name, cls, shape, opset, dyn in SMALL:
+        if only and name not in only:
+            continue
         torch.manual_seed(0)
         export(name, cls(), shape, opset, dyn, outdir)
 

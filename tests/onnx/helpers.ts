@@ -5,7 +5,7 @@ import type { Attribute, Graph, Model, Node, Tensor, ValueInfo } from '../../src
 import { newModel } from '../../src/io/onnx/encode.ts';
 
 export const GOLDEN = 'tests/golden/onnx';
-export const MODELS = ['lenet', 'residual', 'separable', 'inception', 'decoder'] as const;
+export const MODELS = ['lenet', 'residual', 'separable', 'inception', 'decoder', 'mbconv'] as const;
 export type ModelName = typeof MODELS[number];
 
 export interface GoldenMeta {

@@ -75,12 +75,24 @@ export function mapGraph(model: Model): MappedGraph {
     alias.set(node.outputs[0], resolve(node.inputs[0]));
     runtime.add(node.outputs[0]);
   };
+  /** The Mul that makes `sig` (a Sigmoid) a silu: Mul(x, Sigmoid(x)), the sigmoid read by nothing else. */
+  const siluMul = (sig: Node): Node | null => {
+    const x = sig.inputs[0], s = sig.outputs[0];
+    const r = read.get(s);
+    if (!r || r.length !== 1 || graphOutputs.has(s) || r[0].opType !== 'Mul') return null;
+    const ins = r[0].inputs;
+    return ins.length === 2 && (ins[0] === x && ins[1] === s || ins[0] === s && ins[1] === x) ? r[0] : null;
+  };
   /** The spec that produced `value` when nothing else reads it (a fold or fusion target). */
   const soleProducer = (value: string): LayerSpec | null => {
     const p = producer.get(value);
     if (!p || graphOutputs.has(value) || (read.get(value)?.length ?? 0) !== 1) return null;
     return p;
   };
+
+  // PyTorch exports SiLU (EfficientNet's activation) as Mul(x, Sigmoid(x)): the pair becomes one
+  // silu, fused into the layer before it like any activation. Mul node → x.
+  const siluOf = new Map<Node, string>();
 
   for (const node of graph.nodes) {
     const nl: NodeLayout = nodeLayouts.get(node.name) ?? {};
@@ -101,6 +113,17 @@ export function mapGraph(model: Model): MappedGraph {
       emitSpec(node, convSpec(node, onnxShape(x), constant(node, 1), node.inputs[2] ? floats(node, 2) : null), [x]);
     } else if (op === 'Gemm' || op === 'MatMul') {
       emitSpec(node, denseSpec(node, onnxShape(x), constant(node, 1), op === 'Gemm' && node.inputs[2] ? constant(node, 2) : null, nl.weightRows), [x]);
+    } else if (op === 'Sigmoid' && siluMul(node)) {
+      siluOf.set(siluMul(node)!, x);
+      runtime.add(node.outputs[0]);
+    } else if (siluOf.has(node)) {
+      const v = siluOf.get(node)!;
+      const p = producer.get(v);
+      const sole = p && !graphOutputs.has(v) && read.get(v)?.length === 2;
+      if (p && sole && FUSABLE.has(p.type) && p.options.activation === undefined) {
+        p.options.activation = 'silu';
+        alias.set(node.outputs[0], p.output);
+      } else emit(node, 'activation', { activation: 'silu' }, [v]);
     } else if (ACTIVATIONS.has(op)) {
       const act = activationOf(node, model.opset, nl, exampleShape(x).length + 1, scalars);
       const p = act === 'relu' || act === 'relu6' || typeof act === 'object' || !['softmax', 'logSoftmax'].includes(act as string) ? soleProducer(x) : null;
