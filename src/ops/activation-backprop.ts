@@ -7,7 +7,7 @@ import { expectNumber, expectOptions, expectTensor } from './check.js';
 // Gradients of the activations of src/ops/activation.ts, as ops: each takes dy (the gradient of
 // the activation's output) and what the derivative is cheapest from (the forward input x, or the
 // forward output y for sigmoid, tanh, softmax and logSoftmax), validates, allocates dx and runs
-// one kernel of assembly/activation_grad.ts. At a kink the slope is that of the forward's
+// one kernel of assembly/activation-backprop.ts. At a kink the slope is that of the forward's
 // branch for x = 0 (relu 0; leakyRelu, prelu, elu alpha); relu6, hardSigmoid and hardSwish take
 // PyTorch's slopes at their kinks (see each op). Layers call activationBackward with the
 // activation they parsed.
