@@ -36,6 +36,7 @@ export const Q7: f32 = 1.47373760;
 export const Q8: f32 = -0.813578546;
 export const Q9: f32 = 0.168816686;
 export const INV_SQRT2: f32 = 0.707106769;
+export const INV_SQRT_2PI: f32 = 0.398942292; // φ(x) = exp(−x²/2)/√(2π)
 /** Φ(x) is 0 or 1 in f32 beyond this; clamping first keeps x² finite. */
 export const GELU_CLAMP: f32 = 20.0;
 /** Clears the low 12 mantissa bits: x·x of what remains is exact. */
@@ -255,24 +256,46 @@ export const LOG_HALF_BITS: i32 = 0x3f000000; // exponent of [0.5, 1)
 // ---- the normal CDF Φ (gelu) ----
 
 /**
+ * −x²/2 as hi + lo: hi = −xh²/2 with xh = x rounded to 12 bits (xh² exact), lo = −xl·(x + xh)/2
+ * with xl = x − xh. exp(−x²/2) magnifies its argument's rounding by x²/2, so gelu's Φ and φ pass
+ * the two parts to expHiLo.
+ */
+// @ts-ignore: decorator
+@inline export function negHalfSquareHi4(x: v128): v128 {
+  const xh = v128.and(x, i32x4.splat(SPLIT_MASK));
+  return f32x4.mul(f32x4.mul(xh, xh), f32x4.splat(-0.5));
+}
+
+// @ts-ignore: decorator
+@inline export function negHalfSquareLo4(x: v128): v128 {
+  const xh = v128.and(x, i32x4.splat(SPLIT_MASK));
+  return f32x4.mul(f32x4.mul(f32x4.sub(x, xh), f32x4.add(x, xh)), f32x4.splat(-0.5));
+}
+
+// @ts-ignore: decorator
+@inline export function negHalfSquareHi1(x: f32): f32 {
+  const xh = reinterpret<f32>(reinterpret<i32>(x) & SPLIT_MASK);
+  return xh * xh * -0.5;
+}
+
+// @ts-ignore: decorator
+@inline export function negHalfSquareLo1(x: f32): f32 {
+  const xh = reinterpret<f32>(reinterpret<i32>(x) & SPLIT_MASK);
+  return (x - xh) * (x + xh) * -0.5;
+}
+
+/**
  * Φ(x) = erfc(−x/√2)/2, from erfc(|x|/√2) on both sides so the negative tail keeps its relative
- * accuracy (1 + erf(x/√2) would cancel to nothing); x² is split into an exact head and a small
- * tail before exp, since exp(−x²/2) magnifies its argument's rounding by x²/2. x is clamped to
- * ±GELU_CLAMP first (Φ is 0 or 1 in f32 beyond). The one definition of gelu's Φ
- * (elementwise.ts and activation_grad.ts still inline theirs: to be switched over to this).
+ * accuracy (1 + erf(x/√2) would cancel to nothing); x is clamped to ±GELU_CLAMP first (Φ is 0 or
+ * 1 in f32 beyond). The one definition of gelu's Φ, forward and gradient alike.
  */
 // @ts-ignore: decorator
 @inline export function normalCdf4(x: v128): v128 {
   const xc = clamp(x, f32x4.splat(-GELU_CLAMP), f32x4.splat(GELU_CLAMP));
   const z = f32x4.mul(f32x4.abs(xc), f32x4.splat(INV_SQRT2));
   const t = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.mul(z, f32x4.splat(0.5)), f32x4.splat(1)));
-  const q = erfcPoly4(t);
-  // −x²/2 = −xh²/2 − xl·(x + xh)/2 with xh = x rounded to 12 bits (xh² exact), xl = x − xh.
-  const xh = v128.and(xc, i32x4.splat(SPLIT_MASK));
-  const xl = f32x4.sub(xc, xh);
-  const hi = f32x4.mul(f32x4.mul(xh, xh), f32x4.splat(-0.5));
-  const lo = f32x4.add(f32x4.mul(f32x4.mul(xl, f32x4.add(xc, xh)), f32x4.splat(-0.5)), q);
-  const half = f32x4.mul(f32x4.mul(t, expHiLo4(hi, lo)), f32x4.splat(0.5)); // erfc(|z|)/2
+  const lo = f32x4.add(negHalfSquareLo4(xc), erfcPoly4(t));
+  const half = f32x4.mul(f32x4.mul(t, expHiLo4(negHalfSquareHi4(xc), lo)), f32x4.splat(0.5)); // erfc(|z|)/2
   return v128.bitselect(f32x4.sub(f32x4.splat(1), half), half, f32x4.ge(xc, f32x4.splat(0)));
 }
 
@@ -281,13 +304,22 @@ export const LOG_HALF_BITS: i32 = 0x3f000000; // exponent of [0.5, 1)
   const xc = min(max(x, -GELU_CLAMP), GELU_CLAMP);
   const z = abs<f32>(xc) * INV_SQRT2;
   const t: f32 = 1 / (z * 0.5 + 1);
-  const q = erfcPoly1(t);
-  const xh = reinterpret<f32>(reinterpret<i32>(xc) & SPLIT_MASK);
-  const xl = xc - xh;
-  const hi = xh * xh * -0.5;
-  const lo = xl * (xc + xh) * -0.5 + q;
-  const half = t * expHiLo1(hi, lo) * 0.5;
+  const lo = negHalfSquareLo1(xc) + erfcPoly1(t);
+  const half = t * expHiLo1(negHalfSquareHi1(xc), lo) * 0.5;
   return xc >= 0 ? <f32>1 - half : half;
+}
+
+/** φ(x) = exp(−x²/2)/√(2π), x clamped to ±GELU_CLAMP as in normalCdf (φ is 0 in f32 beyond). */
+// @ts-ignore: decorator
+@inline export function normalPdf4(x: v128): v128 {
+  const xc = clamp(x, f32x4.splat(-GELU_CLAMP), f32x4.splat(GELU_CLAMP));
+  return f32x4.mul(expHiLo4(negHalfSquareHi4(xc), negHalfSquareLo4(xc)), f32x4.splat(INV_SQRT_2PI));
+}
+
+// @ts-ignore: decorator
+@inline export function normalPdf1(x: f32): f32 {
+  const xc = min(max(x, -GELU_CLAMP), GELU_CLAMP);
+  return expHiLo1(negHalfSquareHi1(xc), negHalfSquareLo1(xc)) * INV_SQRT_2PI;
 }
 
 // ---- max with NaN, horizontal sums and row maxima ----
@@ -312,18 +344,22 @@ export const LOG_HALF_BITS: i32 = 0x3f000000; // exponent of [0.5, 1)
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-/** Largest of n ≥ 1 floats at p; NaN if any is NaN. */
+/** Largest of the n floats at p; NaN if any is NaN, −Infinity for n = 0. Two accumulators keep the maxes independent. */
 export function rowMax(p: usize, n: i32): f32 {
-  let m: f32 = load<f32>(p);
+  let m = <f32>-Infinity;
   let c = 0;
   if (ASC_FEATURE_SIMD) {
-    if (n >= 4) {
-      let v = v128.load(p);
-      for (c = 4; c + 4 <= n; c += 4) v = f32x4.max(v, v128.load(p + (<usize>c << 2)));
-      v = f32x4.max(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-      v = f32x4.max(v, v128.shuffle<f32>(v, v, 1, 0, 3, 2));
-      m = f32x4.extract_lane(v, 0);
+    let m0 = f32x4.splat(-Infinity), m1 = m0;
+    for (; c + 8 <= n; c += 8) {
+      const o = <usize>c << 2;
+      m0 = f32x4.max(m0, v128.load(p + o));
+      m1 = f32x4.max(m1, v128.load(p + o, 16));
     }
+    for (; c + 4 <= n; c += 4) m0 = f32x4.max(m0, v128.load(p + (<usize>c << 2)));
+    m0 = f32x4.max(m0, m1);
+    m0 = f32x4.max(m0, v128.shuffle<f32>(m0, m0, 2, 3, 0, 1));
+    m0 = f32x4.max(m0, v128.shuffle<f32>(m0, m0, 1, 0, 3, 2));
+    m = f32x4.extract_lane(m0, 0);
   }
   for (; c < n; c++) m = max(m, load<f32>(p + (<usize>c << 2)));
   return m;

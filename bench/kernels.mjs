@@ -16,6 +16,8 @@ const SHAPES = [
 const quick = process.argv.includes('--quick');
 const backends = process.argv.includes('--simd-only') ? ['simd'] : ['relaxed-simd', 'simd', 'scalar'];
 
+// Fixed data only (any stream will do): the library's seededRandom is internal, not exported from
+// dist/index.js, and the bench imports nothing but the public bundle.
 function rand(n, seed) {
   const a = new Float32Array(n);
   let s = seed;

@@ -3,17 +3,8 @@
 import * as assert from 'uvu/assert';
 import { tensor, type Tensor } from '../src/index.ts';
 
-/** Mulberry32: small, fast, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32 (the library's own seeded stream): small, fast, reproducible. */
+export { seededRandom as rng } from '../src/layers/initializers.ts';
 
 /** Integer in [lo, hi]. */
 export function randInt(r: () => number, lo: number, hi: number): number {

@@ -3,11 +3,12 @@ import { rt, type Kernels } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import type { ActivationName, HardSigmoidOptions } from './activation.js';
 import { expectNumber, expectOptions, expectTensor } from './check.js';
+import { sameShape } from './shape.js';
 
 // Gradients of the activations of src/ops/activation.ts, as ops: each takes dy (the gradient of
 // the activation's output) and what the derivative is cheapest from (the forward input x, or the
 // forward output y for sigmoid, tanh, softmax and logSoftmax), validates, allocates dx and runs
-// one kernel of assembly/activation_grad.ts. At a kink the slope is that of the forward's
+// one kernel of assembly/activation-backprop.ts. At a kink the slope is that of the forward's
 // branch for x = 0 (relu 0; leakyRelu, prelu, elu alpha); relu6, hardSigmoid and hardSwish take
 // PyTorch's slopes at their kinks (see each op). Layers call activationBackward with the
 // activation they parsed.
@@ -250,10 +251,6 @@ function checkSame(op: string, dy: Tensor, name: string, t: Tensor): void {
   if (!sameShape(dy.shape, t.shape)) {
     throw new ShapeError(`${op}: dy and ${name} must have the same shape, got dy ${fmtShape(dy.shape)} and ${name} ${fmtShape(t.shape)}`);
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 function rowsOf(size: number, cols: number): number {

@@ -5,7 +5,7 @@ import { expectNumber, expectOptions, expectTensor } from './check.js';
 
 // Elementwise activations (any rank, float32), softmax / logSoftmax over the last axis, prelu
 // (one alpha per channel of the last axis, NHWC) and maxout (max over k consecutive channels).
-// Each op validates, allocates its output and runs one kernel of assembly/elementwise.ts.
+// Each op validates, allocates its output and runs one kernel of assembly/activation.ts.
 // conv2d and dense fuse an activation by name: parseActivation at validation time, then
 // activateInPlace on their output.
 

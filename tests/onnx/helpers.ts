@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Attribute, Graph, Model, Node, Tensor, ValueInfo } from '../../src/io/onnx/ir.ts';
 import { newModel } from '../../src/io/onnx/encode.ts';
+import { seededRandom } from '../../src/layers/initializers.ts';
 
 export const GOLDEN = 'tests/golden/onnx';
 export const MODELS = ['lenet', 'residual', 'separable', 'inception', 'decoder', 'mbconv'] as const;
@@ -88,14 +89,6 @@ export function model(g: Graph, opset = 13): Model {
 
 /** A deterministic pseudo-random float32 array in [-1, 1). */
 export function randomFloats(seed: number, n: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let k = 0; k < n; k++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[k] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => random() * 2 - 1);
 }

@@ -11,7 +11,10 @@
 export const LENET_PARAMS = 61706;
 const SEED = 20261123;
 
-/** Mulberry32: the same sequence in every engine (integer arithmetic only). */
+/**
+ * Mulberry32: the same sequence in every engine (integer arithmetic only). A copy of
+ * src/layers/initializers.ts' seededRandom, which the bundle does not export: this file imports nothing.
+ */
 export function rng(seed) {
   let a = seed >>> 0;
   return () => {

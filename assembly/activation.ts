@@ -1,17 +1,17 @@
 import { clamp } from './simd';
 import {
-  LOG2E, LN2_HI, LN2_LO, E2, E3, E4, E5, E6, INV_SQRT2, GELU_CLAMP, SPLIT_MASK, SELU_SCALE, SELU_SCALE_ALPHA, MAX_F32, EXPM1_LO, SIGN_MASK, expm1Poly4, expm1Poly1, pow2i4, pow2i1, exp4, exp1, expHiLo4, expHiLo1,
-  erfcPoly4, erfcPoly1,
+  LOG2E, LN2_HI, LN2_LO, SELU_SCALE, SELU_SCALE_ALPHA, MAX_F32, EXPM1_LO, SIGN_MASK, expm1Poly4, expm1Poly1, pow2i4, pow2i1,
+  exp4, exp1, normalCdf4, normalCdf1, rowMax,
 } from './math';
 
-// Elementwise activations, softmax over rows, maxout. Every kernel reads x and writes y over raw
-// addresses and is safe in place (x == y). Each vector helper `name4` has a scalar twin `name1`
-// that performs the same f32 operations in the same order, so an element gets bit-identical
-// results in the SIMD body and in the scalar tail (and in the scalar build). That is why the
-// polynomials use mul + add even in the relaxed build: a fused madd would round differently
-// from the scalar tail.
+// The activations of src/ops/activation.ts: elementwise (relu … gelu, relu6, hardSigmoid,
+// hardSwish), softmax over rows, maxout. Every kernel reads x and writes y over raw addresses and
+// is safe in place (x == y). Each op's `f4` has a scalar twin `f1` that performs the same f32
+// operations in the same order, so an element gets bit-identical results in the SIMD body and in
+// the scalar tail (and in the scalar build). That is why the polynomials use mul + add even in the
+// relaxed build: a fused madd would round differently from the scalar tail.
 //
-// exp, gelu's erfc fit and selu's constants live in assembly/math.ts (shared with the gradients).
+// exp, gelu's Φ, selu's constants and rowMax live in assembly/math.ts (shared with the gradients).
 
 // tanh(a) ≈ a + a³·(T3 + a²·(T5 + a²·(T7 + a²·(T9 + a²·T11)))) for a = |x| < TANH_SMALL (minimax,
 // relative error 4.4e-9 before f32 rounding): exact-to-an-ulp near 0, where (1 − e)/(1 + e) with
@@ -58,107 +58,180 @@ const T11: f32 = -0.00570498221;
   return num / (e + 1);
 }
 
-/** tanh(|x|) by the polynomial below TANH_SMALL and from exp above, then x's sign (so tanh(−0) = −0). */
-function tanh4(x: v128): v128 {
-  const a = f32x4.abs(x);
-  const a2 = f32x4.mul(a, a);
-  let p = f32x4.add(f32x4.mul(a2, f32x4.splat(T11)), f32x4.splat(T9));
-  p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(T7));
-  p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(T5));
-  p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(T3));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, a2), a), a);
-  const e = exp4(f32x4.mul(a, f32x4.splat(-2)));
-  const big = f32x4.div(f32x4.sub(f32x4.splat(1), e), f32x4.add(f32x4.splat(1), e));
-  // NaN fails the comparison and takes the exp path, which keeps it NaN.
-  const t = v128.bitselect(small, big, f32x4.lt(a, f32x4.splat(TANH_SMALL)));
-  return v128.bitselect(x, t, i32x4.splat(SIGN_MASK));
+/**
+ * y[i] = Op(x[i]) for i < n: a 4-lane body, then the scalar tail. Op is a class whose `f4` and `f1`
+ * take the element and the op's parameters a, b (splatted once, outside the loop). Generic
+ * arguments resolve at compile time, so each kernel gets its own loop with direct calls; `op` is a
+ * null reference that is never dereferenced (the methods read no fields).
+ */
+// @ts-ignore: decorator
+@inline function map<Op>(x: usize, y: usize, n: i32, a: f32 = 0, b: f32 = 0): void {
+  const op = changetype<Op>(0);
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(a), vb = f32x4.splat(b);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, op.f4(v128.load(x + o), va, vb));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, op.f1(load<f32>(x + o), a, b));
+  }
 }
 
-function tanh1(x: f32): f32 {
-  const a = abs<f32>(x);
-  const a2 = a * a;
-  let p = a2 * T11 + T9;
-  p = p * a2 + T7;
-  p = p * a2 + T5;
-  p = p * a2 + T3;
-  const small = p * a2 * a + a;
-  const e = exp1(a * -2);
-  const big = (<f32>1 - e) / (<f32>1 + e);
-  return copysign<f32>(a < TANH_SMALL ? small : big, x);
+// ---- the ops: f4 over four lanes, f1 its scalar twin ----
+
+class Relu {
+  // @ts-ignore: decorator
+  @inline f4(v: v128, a: v128, b: v128): v128 { return f32x4.max(v, f32x4.splat(0)); }
+  // @ts-ignore: decorator
+  @inline f1(x: f32, a: f32, b: f32): f32 { return max(x, <f32>0); }
+}
+
+class LeakyRelu {
+  // @ts-ignore: decorator
+  @inline f4(v: v128, a: v128, b: v128): v128 { return v128.bitselect(v, f32x4.mul(v, a), f32x4.gt(v, f32x4.splat(0))); }
+  // @ts-ignore: decorator
+  @inline f1(x: f32, a: f32, b: f32): f32 { return x > 0 ? x : x * a; }
+}
+
+class Elu {
+  // @ts-ignore: decorator
+  @inline f4(v: v128, a: v128, b: v128): v128 { return v128.bitselect(v, f32x4.mul(expm1Neg4(v), a), f32x4.gt(v, f32x4.splat(0))); }
+  // @ts-ignore: decorator
+  @inline f1(x: f32, a: f32, b: f32): f32 { return x > 0 ? x : expm1Neg1(x) * a; }
+}
+
+class Selu {
+  // @ts-ignore: decorator
+  @inline f4(v: v128, a: v128, b: v128): v128 {
+    return v128.bitselect(f32x4.mul(v, f32x4.splat(SELU_SCALE)), f32x4.mul(expm1Neg4(v), f32x4.splat(SELU_SCALE_ALPHA)), f32x4.gt(v, f32x4.splat(0)));
+  }
+  // @ts-ignore: decorator
+  @inline f1(x: f32, a: f32, b: f32): f32 { return x > 0 ? x * SELU_SCALE : expm1Neg1(x) * SELU_SCALE_ALPHA; }
+}
+
+class Sigmoid {
+  // @ts-ignore: decorator
+  @inline f4(v: v128, a: v128, b: v128): v128 { return sigmoid4(v); }
+  // @ts-ignore: decorator
+  @inline f1(x: f32, a: f32, b: f32): f32 { return sigmoid1(x); }
+}
+
+/** tanh(|x|) by the polynomial below TANH_SMALL and from exp above, then x's sign (so tanh(−0) = −0). */
+class Tanh {
+  f4(x: v128, _a: v128, _b: v128): v128 {
+    const a = f32x4.abs(x);
+    const a2 = f32x4.mul(a, a);
+    let p = f32x4.add(f32x4.mul(a2, f32x4.splat(T11)), f32x4.splat(T9));
+    p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(T7));
+    p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(T5));
+    p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(T3));
+    const small = f32x4.add(f32x4.mul(f32x4.mul(p, a2), a), a);
+    const e = exp4(f32x4.mul(a, f32x4.splat(-2)));
+    const big = f32x4.div(f32x4.sub(f32x4.splat(1), e), f32x4.add(f32x4.splat(1), e));
+    // NaN fails the comparison and takes the exp path, which keeps it NaN.
+    const t = v128.bitselect(small, big, f32x4.lt(a, f32x4.splat(TANH_SMALL)));
+    return v128.bitselect(x, t, i32x4.splat(SIGN_MASK));
+  }
+
+  f1(x: f32, _a: f32, _b: f32): f32 {
+    const a = abs<f32>(x);
+    const a2 = a * a;
+    let p = a2 * T11 + T9;
+    p = p * a2 + T7;
+    p = p * a2 + T5;
+    p = p * a2 + T3;
+    const small = p * a2 * a + a;
+    const e = exp1(a * -2);
+    const big = (<f32>1 - e) / (<f32>1 + e);
+    return copysign<f32>(a < TANH_SMALL ? small : big, x);
+  }
+}
+
+/** x·sigmoid(x), x clamped to −FLT_MAX first: −Infinity·0 would be NaN; the limit is 0. */
+class Swish {
+  // @ts-ignore: decorator
+  @inline f4(v: v128, a: v128, b: v128): v128 { return f32x4.mul(f32x4.pmax(v, f32x4.splat(-MAX_F32)), sigmoid4(v)); }
+  // @ts-ignore: decorator
+  @inline f1(x: f32, a: f32, b: f32): f32 { return max(x, -MAX_F32) * sigmoid1(x); }
+}
+
+/** x·Φ(x), the exact (erf) form, x clamped to −FLT_MAX as in Swish. */
+class Gelu {
+  f4(v: v128, a: v128, b: v128): v128 { return f32x4.mul(f32x4.max(v, f32x4.splat(-MAX_F32)), normalCdf4(v)); }
+  f1(x: f32, a: f32, b: f32): f32 { return max(x, -MAX_F32) * normalCdf1(x); }
+}
+
+class Relu6 {
+  // @ts-ignore: decorator
+  @inline f4(v: v128, a: v128, b: v128): v128 { return clamp(v, f32x4.splat(0), f32x4.splat(6)); }
+  // @ts-ignore: decorator
+  @inline f1(x: f32, a: f32, b: f32): f32 { return min(max(x, <f32>0), <f32>6); }
+}
+
+/** min(max(alpha·x + beta, 0), 1), a mul then an add in every build. */
+class HardSigmoid {
+  // @ts-ignore: decorator
+  @inline f4(v: v128, a: v128, b: v128): v128 { return clamp(f32x4.add(f32x4.mul(v, a), b), f32x4.splat(0), f32x4.splat(1)); }
+  // @ts-ignore: decorator
+  @inline f1(x: f32, a: f32, b: f32): f32 { return min(max(x * a + b, <f32>0), <f32>1); }
 }
 
 /**
- * gelu(x) = x·Φ(x), Φ(x) = erfc(−x/√2)/2, computed from erfc(|x|/√2) on both sides so the
- * negative tail keeps its relative accuracy (1 + erf(x/√2) would cancel to nothing). x² is
- * split into an exact head and a small tail before exp, since exp(−x²/2) magnifies its
- * argument's rounding by x²/2.
+ * x·min(max(x + 3, 0), 6)/6 (PyTorch's order of operations, a true division by 6), and x itself
+ * above 3 (x·6 would overflow for x > FLT_MAX/6); x clamped to −FLT_MAX as in Swish.
  */
-function gelu4(x: v128): v128 {
-  const xc = clamp(x, f32x4.splat(-GELU_CLAMP), f32x4.splat(GELU_CLAMP));
-  const z = f32x4.mul(f32x4.abs(xc), f32x4.splat(INV_SQRT2));
-  const t = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.mul(z, f32x4.splat(0.5)), f32x4.splat(1)));
-  const q = erfcPoly4(t);
-  // −x²/2 = −xh²/2 − xl·(x + xh)/2 with xh = x rounded to 12 bits (xh² exact), xl = x − xh.
-  const xh = v128.and(xc, i32x4.splat(SPLIT_MASK));
-  const xl = f32x4.sub(xc, xh);
-  const hi = f32x4.mul(f32x4.mul(xh, xh), f32x4.splat(-0.5));
-  const lo = f32x4.add(f32x4.mul(f32x4.mul(xl, f32x4.add(xc, xh)), f32x4.splat(-0.5)), q);
-  const half = f32x4.mul(f32x4.mul(t, expHiLo4(hi, lo)), f32x4.splat(0.5)); // erfc(|z|)/2
-  const phi = v128.bitselect(f32x4.sub(f32x4.splat(1), half), half, f32x4.ge(xc, f32x4.splat(0)));
-  // −Infinity·0 would be NaN; the limit is 0.
-  return f32x4.mul(f32x4.max(x, f32x4.splat(-MAX_F32)), phi);
-}
-
-function gelu1(x: f32): f32 {
-  const xc = min(max(x, -GELU_CLAMP), GELU_CLAMP);
-  const z = abs<f32>(xc) * INV_SQRT2;
-  const t: f32 = 1 / (z * 0.5 + 1);
-  const q = erfcPoly1(t);
-  const xh = reinterpret<f32>(reinterpret<i32>(xc) & SPLIT_MASK);
-  const xl = xc - xh;
-  const hi = xh * xh * -0.5;
-  const lo = xl * (xc + xh) * -0.5 + q;
-  const half = t * expHiLo1(hi, lo) * 0.5;
-  const phi = xc >= 0 ? <f32>1 - half : half;
-  return max(x, -MAX_F32) * phi;
+class HardSwish {
+  // @ts-ignore: decorator
+  @inline f4(v: v128, a: v128, b: v128): v128 {
+    const three = f32x4.splat(3), six = f32x4.splat(6);
+    const r = clamp(f32x4.add(v, three), f32x4.splat(0), six);
+    return v128.bitselect(v, f32x4.div(f32x4.mul(f32x4.max(v, f32x4.splat(-MAX_F32)), r), six), f32x4.gt(v, three));
+  }
+  // @ts-ignore: decorator
+  @inline f1(x: f32, a: f32, b: f32): f32 {
+    const r = min(max(x + 3, <f32>0), <f32>6);
+    return x > 3 ? x : (max(x, -MAX_F32) * r) / 6;
+  }
 }
 
 // ---- kernels ----
 
 /** y[i] = max(x[i], 0) for i < n; NaN stays NaN. */
-export function relu_f32(x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const zero = f32x4.splat(0);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, f32x4.max(v128.load(x + o), zero));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(y + o, max(load<f32>(x + o), <f32>0));
-  }
-}
+export function relu_f32(x: usize, y: usize, n: i32): void { map<Relu>(x, y, n); }
 
 /** y[i] = x[i] > 0 ? x[i] : alpha·x[i]. */
-export function leaky_relu_f32(x: usize, y: usize, n: i32, alpha: f32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const zero = f32x4.splat(0);
-    const va = f32x4.splat(alpha);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      const v = v128.load(x + o);
-      v128.store(y + o, v128.bitselect(v, f32x4.mul(v, va), f32x4.gt(v, zero)));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    const v = load<f32>(x + o);
-    store<f32>(y + o, v > 0 ? v : v * alpha);
-  }
-}
+export function leaky_relu_f32(x: usize, y: usize, n: i32, alpha: f32): void { map<LeakyRelu>(x, y, n, alpha); }
+
+/** y[i] = x[i] > 0 ? x[i] : alpha·(exp(x[i]) − 1). */
+export function elu_f32(x: usize, y: usize, n: i32, alpha: f32): void { map<Elu>(x, y, n, alpha); }
+
+/** y[i] = scale·(x[i] > 0 ? x[i] : alpha·(exp(x[i]) − 1)), PyTorch's scale and alpha. */
+export function selu_f32(x: usize, y: usize, n: i32): void { map<Selu>(x, y, n); }
+
+/** y[i] = 1/(1 + exp(−x[i])). */
+export function sigmoid_f32(x: usize, y: usize, n: i32): void { map<Sigmoid>(x, y, n); }
+
+/** y[i] = tanh(x[i]). */
+export function tanh_f32(x: usize, y: usize, n: i32): void { map<Tanh>(x, y, n); }
+
+/** y[i] = x[i]·sigmoid(x[i]); −Infinity gives 0 (the limit), not NaN. */
+export function swish_f32(x: usize, y: usize, n: i32): void { map<Swish>(x, y, n); }
+
+/** y[i] = x[i]·Φ(x[i]) = x·(1 + erf(x/√2))/2 (the exact form); −Infinity gives 0, the limit. */
+export function gelu_f32(x: usize, y: usize, n: i32): void { map<Gelu>(x, y, n); }
+
+/** y[i] = min(max(x[i], 0), 6); NaN stays NaN. */
+export function relu6_f32(x: usize, y: usize, n: i32): void { map<Relu6>(x, y, n); }
+
+/** y[i] = min(max(alpha·x[i] + beta, 0), 1); NaN stays NaN. */
+export function hard_sigmoid_f32(x: usize, y: usize, n: i32, alpha: f32, beta: f32): void { map<HardSigmoid>(x, y, n, alpha, beta); }
+
+/** y[i] = x[i]·relu6(x[i] + 3)/6; −Infinity gives 0 (the limit). */
+export function hard_swish_f32(x: usize, y: usize, n: i32): void { map<HardSwish>(x, y, n); }
 
 /** x, y: [rows][C]; alpha: [C]. y[r][c] = x[r][c] > 0 ? x[r][c] : alpha[c]·x[r][c]. */
 export function prelu_f32(x: usize, alpha: usize, y: usize, rows: i32, C: i32): void {
@@ -181,129 +254,6 @@ export function prelu_f32(x: usize, alpha: usize, y: usize, rows: i32, C: i32): 
       store<f32>(yr + o, v > 0 ? v : v * load<f32>(alpha + o));
     }
   }
-}
-
-/** y[i] = x[i] > 0 ? x[i] : alpha·(exp(x[i]) − 1). */
-export function elu_f32(x: usize, y: usize, n: i32, alpha: f32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const zero = f32x4.splat(0);
-    const va = f32x4.splat(alpha);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      const v = v128.load(x + o);
-      v128.store(y + o, v128.bitselect(v, f32x4.mul(expm1Neg4(v), va), f32x4.gt(v, zero)));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    const v = load<f32>(x + o);
-    store<f32>(y + o, v > 0 ? v : expm1Neg1(v) * alpha);
-  }
-}
-
-/** y[i] = scale·(x[i] > 0 ? x[i] : alpha·(exp(x[i]) − 1)), PyTorch's scale and alpha. */
-export function selu_f32(x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const zero = f32x4.splat(0);
-    const vs = f32x4.splat(SELU_SCALE);
-    const vsa = f32x4.splat(SELU_SCALE_ALPHA);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      const v = v128.load(x + o);
-      v128.store(y + o, v128.bitselect(f32x4.mul(v, vs), f32x4.mul(expm1Neg4(v), vsa), f32x4.gt(v, zero)));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    const v = load<f32>(x + o);
-    store<f32>(y + o, v > 0 ? v * SELU_SCALE : expm1Neg1(v) * SELU_SCALE_ALPHA);
-  }
-}
-
-/** y[i] = 1/(1 + exp(−x[i])). */
-export function sigmoid_f32(x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, sigmoid4(v128.load(x + o)));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(y + o, sigmoid1(load<f32>(x + o)));
-  }
-}
-
-/** y[i] = tanh(x[i]). */
-export function tanh_f32(x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, tanh4(v128.load(x + o)));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(y + o, tanh1(load<f32>(x + o)));
-  }
-}
-
-/** y[i] = x[i]·sigmoid(x[i]); −Infinity gives 0 (the limit), not NaN. */
-export function swish_f32(x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const lo = f32x4.splat(-MAX_F32);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      const v = v128.load(x + o);
-      v128.store(y + o, f32x4.mul(f32x4.pmax(v, lo), sigmoid4(v)));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    const v = load<f32>(x + o);
-    store<f32>(y + o, max(v, -MAX_F32) * sigmoid1(v));
-  }
-}
-
-/** y[i] = x[i]·Φ(x[i]) = x·(1 + erf(x/√2))/2 (the exact form); −Infinity gives 0, the limit. */
-export function gelu_f32(x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, gelu4(v128.load(x + o)));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(y + o, gelu1(load<f32>(x + o)));
-  }
-}
-
-/** Largest element of row [p, p + 4·cols); NaN if any element is NaN, −Infinity for cols = 0. */
-function rowMax(p: usize, cols: i32): f32 {
-  let m = <f32>-Infinity;
-  let c = 0;
-  if (ASC_FEATURE_SIMD) {
-    let m0 = f32x4.splat(-Infinity), m1 = m0;
-    for (; c + 8 <= cols; c += 8) {
-      const o = <usize>c << 2;
-      m0 = f32x4.max(m0, v128.load(p + o));
-      m1 = f32x4.max(m1, v128.load(p + o, 16));
-    }
-    for (; c + 4 <= cols; c += 4) m0 = f32x4.max(m0, v128.load(p + (<usize>c << 2)));
-    m0 = f32x4.max(m0, m1);
-    m0 = f32x4.max(m0, v128.shuffle<f32>(m0, m0, 2, 3, 0, 1));
-    m0 = f32x4.max(m0, v128.shuffle<f32>(m0, m0, 1, 0, 3, 2));
-    m = f32x4.extract_lane(m0, 0);
-  }
-  for (; c < cols; c++) m = max(m, load<f32>(p + (<usize>c << 2)));
-  return m;
 }
 
 /** Add the four f32 lanes of v to the two f64 accumulators. */
