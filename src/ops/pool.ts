@@ -1,4 +1,5 @@
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { parallelRows, type KernelName } from './parallel.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { expectBool, expectNumber, expectOptions, expectTensor } from './check.js';
@@ -250,15 +251,21 @@ function runMax(g: PoolWindows, x: Tensor, returnIndices: boolean, squeeze: bool
   const { kernels } = rt();
   withTable(g, outs, (win) => {
     if (indices) kernels.maxpool2d_nhwc_f32_argmax(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, indices.ptr);
-    else kernels.maxpool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr);
+    else byImage(g, 'maxpool2d_nhwc_f32', (n0, n) => [x.ptr + n0 * g.H * g.W * g.C * 4, n, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr + n0 * g.OH * g.OW * g.C * 4]);
   });
   return indices ? { output: y, indices } : y;
 }
 
 function runAvg(g: PoolWindows, x: Tensor, squeeze: boolean): Tensor {
   const y = empty(squeeze ? [g.N, g.C] : [g.N, g.OH, g.OW, g.C]);
-  withTable(g, [y], (win) => rt().kernels.avgpool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr));
+  withTable(g, [y], (win) => byImage(g, 'avgpool2d_nhwc_f32', (n0, n) => [x.ptr + n0 * g.H * g.W * g.C * 4, n, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr + n0 * g.OH * g.OW * g.C * 4]));
   return y;
+}
+
+/** A pooling kernel over tiles of whole images (work: one read per window tap). */
+function byImage(g: PoolWindows, kernel: KernelName, args: (n0: number, n: number) => number[]): void {
+  const taps = Math.max(1, (g.H * g.W) / Math.max(1, g.OH * g.OW));
+  parallelRows(kernel, g.N, g.N * g.OH * g.OW * g.C * taps, 1, (b, e) => args(b, e - b));
 }
 
 /** Copy the window table into linear memory, run `call` with its address, free it. */
