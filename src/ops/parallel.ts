@@ -10,10 +10,18 @@ import { MAX_TILES } from '../runtime/pool.js';
 // the same order whatever the split: results are bit-identical to one thread. Reductions (e.g. a
 // filter gradient's sum over pixels) are never split.
 
-/** Below this much work (multiply-adds or elements) an op stays on the calling thread: measured, README "Threads". */
-export const MIN_PARALLEL_WORK = 1 << 16;
-/** Work per tile: small enough to balance 2–16 threads, big enough that claiming a tile costs nothing. */
-const TILE_WORK = 1 << 17;
+/**
+ * Below this much work an op stays on the calling thread (README "Threads": on the 2-vCPU VM a
+ * dense of 131k multiply-adds ran 0.82× with 2 threads, 524k ran 1.53×). Work is counted in
+ * multiply-adds, and an element of an elementwise pass counts 1: memory-bound passes (relu: 0.86× at
+ * 1M elements with 2 threads there) only split from 256k elements.
+ */
+export const MIN_PARALLEL_WORK = 1 << 18;
+/**
+ * Work per tile (multiply-adds): about 40 µs of a GEMM, so claiming and calling (≈ 1 µs) is noise;
+ * ops with less work per thread get smaller tiles (at least 4 per thread) to balance.
+ */
+const TILE_WORK = 1 << 20;
 
 export type KernelName = { [K in keyof Kernels]: Kernels[K] extends (...a: never[]) => unknown ? K : never }[keyof Kernels] & string;
 
@@ -32,7 +40,7 @@ export function split(total: number, work: number, align: number): Array<[number
   let rows = Math.ceil((total * TILE_WORK) / work);
   rows = Math.max(align, Math.ceil(rows / align) * align);
   // Enough tiles for every thread, no more than the pool's table holds.
-  const want = Math.ceil(total / (poolThreads() * 2 * align)) * align;
+  const want = Math.ceil(total / (poolThreads() * 4 * align)) * align;
   rows = Math.min(rows, Math.max(align, want));
   rows = Math.max(rows, Math.ceil(total / MAX_TILES / align) * align);
   const out: Array<[number, number]> = [];

@@ -152,7 +152,7 @@ async function loadPlain(options: InitOptions): Promise<Runtime> {
     }
     let module: WebAssembly.Module;
     try {
-      module = await WebAssembly.compile(bytes);
+      module = await compileEmbedded(name, bytes);
     } catch (e) {
       // Cloudflare-style workers refuse to compile from bytes ("code generation disallowed").
       throw new InitError(`init: this runtime cannot compile WebAssembly from bytes (${(e as Error).message}); pass a precompiled module instead: init({ module }) with simdcnn/wasm/${name}.wasm imported as a WebAssembly.Module`);
@@ -218,6 +218,33 @@ async function instantiateModule(module: WebAssembly.Module, memory?: WebAssembl
 }
 
 // ---- threads ----
+
+/**
+ * Embedded builds are compiled once per process: a later init (e.g. other thread counts) reuses the
+ * module and whatever code the engine has optimised for it since (V8 tiers functions up as they
+ * run; workers get the same compiled module, so they start with that code too).
+ */
+const compiledEmbedded = new Map<string, Promise<WebAssembly.Module>>();
+function compileEmbedded(key: string, bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
+  let m = compiledEmbedded.get(key);
+  if (!m) {
+    m = WebAssembly.compile(bytes);
+    compiledEmbedded.set(key, m);
+    m.catch(() => compiledEmbedded.delete(key));
+  }
+  return m;
+}
+
+const sharedEmbedded = new Map<Backend, Uint8Array<ArrayBuffer>>();
+function sharedBytes(name: Backend): Uint8Array<ArrayBuffer> {
+  let b = sharedEmbedded.get(name);
+  if (!b) {
+    const derived = sharedModuleBytes(EMBEDDED[name]);
+    if (!derived) throw new Error(`the ${name} build has no shared-memory variant`);
+    sharedEmbedded.set(name, (b = derived));
+  }
+  return b;
+}
 
 let warned = false;
 
@@ -288,9 +315,8 @@ async function loadShared(options: InitOptions, n: number): Promise<Runtime> {
   const order = options.backend ? [options.backend] : BACKENDS;
   for (const name of order) {
     if (!WebAssembly.validate(EMBEDDED[name])) continue;
-    const shared = sharedModuleBytes(EMBEDDED[name]);
-    if (!shared) throw new Error(`the ${name} build has no shared-memory variant`);
-    module = await WebAssembly.compile(shared);
+    const shared = sharedBytes(name);
+    module = await compileEmbedded(`${name}-threads`, shared);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_SHARED_PAGES, shared: true });
     const candidate = await instantiateModule(module, memory);
     if (!probe(candidate)) continue;
