@@ -149,7 +149,16 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
     const OWp = Math.ceil(g.OW / 4) * 4;
     const dyT = scratch(2, g.N * g.Cout * g.OH * OWp * 4);
     kernels.transpose_nhwc_nchw_f32(dy.ptr, g.N, g.OH, g.OW, g.Cout, OWp, dyT);
-    kernels.conv2d_filter_grad_nhwc_f32_c1(xp.ptr, g.N, xp.Hp, xp.Wp, g.OH, OWp, g.KH, g.KW, g.Cout, dyT, dw.ptr);
+    // Tiles: pairs of output channels × kernel rows (independent sums; the pixel sum is never split).
+    const pairs = split(Math.ceil(g.Cout / 2), M * T * g.Cout, 1);
+    const rows = poolThreads() === 1 ? [[0, g.KH] as [number, number]] : split(g.KH, M * T * g.Cout, 1);
+    const calls: Call[] = [];
+    for (const [pb, pe] of pairs) {
+      for (const [kb, ke] of rows) {
+        calls.push({ kernel: 'conv2d_filter_grad_nhwc_f32_c1', args: [xp.ptr, g.N, xp.Hp, xp.Wp, g.OH, OWp, g.KH, g.KW, g.Cout, dyT, dw.ptr, 2 * pb, Math.min(g.Cout, 2 * pe), kb, ke] });
+      }
+    }
+    runCalls(calls);
     if (flip) reverseTaps(dw, T, K * g.Cout);
     return dw;
   }
