@@ -5,6 +5,7 @@
 import Benchmark from 'benchmark';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { init, tensor, conv2d, tidy, threads as threadsInUse, backend } from '../dist/index.js';
+import { machineScaling } from './machine.mjs';
 
 const SHAPES = [
   { name: 'c1 28×28×1→6 5×5', x: [1, 28, 28, 1], w: [5, 5, 1, 6], opts: {} },
@@ -126,25 +127,4 @@ async function threadBench(counts) {
   console.log(`build ${backend()}, threads in use at the end ${threadsInUse()}, Node ${process.version}`);
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/threads.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, counts, machineScaling: [control0, control1], rows: out }, null, 2));
-}
-
-/**
- * How much a second thread can give on this machine right now (a shared VM's second vCPU is often
- * busy): the throughput of two CPU-bound JavaScript jobs on two threads over one job alone.
- */
-export async function machineScaling() {
-  const { Worker } = await import('node:worker_threads');
-  const src = 'let x = 0; for (let i = 0; i < 1e8; i++) x = (x + i * 7) % 1000003; require("worker_threads").parentPort?.postMessage(x);';
-  const job = () => { let x = 0; for (let i = 0; i < 1e8; i++) x = (x + i * 7) % 1000003; return x; };
-  let t = performance.now();
-  job();
-  const one = performance.now() - t;
-  t = performance.now();
-  const w = new Worker(src, { eval: true });
-  const done = new Promise((r) => w.once('message', r));
-  job();
-  await done;
-  const two = performance.now() - t;
-  await w.terminate();
-  return (2 * one) / two;
 }
