@@ -5,7 +5,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  init, threads, shutdown, tensor, conv2d, conv2dTranspose, conv2dBackpropInput, conv2dBackpropFilter, maxPool2d, avgPool2d,
+  init, threads, shutdown, tensor, conv2d, conv2dTranspose, conv2dBackpropInput, conv2dBackpropFilter, maxPool2d, avgPool2d, lpPool2d, mixedPool2d,
   dense, denseBackpropInput, denseBackpropFilter, relu, gelu, lenet5, type Tensor,
 } from '../src/index.ts';
 
@@ -49,6 +49,11 @@ function ops(): Record<string, Float32Array | Int32Array> {
   const xp = t([4, 32, 32, 16], seed++);
   out.maxPool = maxPool2d(xp, { size: 3, strides: 2 }).toArray() as Float32Array;
   out.avgPool = avgPool2d(xp, { size: 2 }).toArray() as Float32Array;
+  const x1 = t([1, 112, 112, 64], seed++);
+  out['maxPool/one-image'] = maxPool2d(x1, { size: 3, strides: 2, padding: 1 }).toArray() as Float32Array;
+  out['avgPool/one-image'] = avgPool2d(x1, { size: 2, strides: 2 }).toArray() as Float32Array;
+  out['lpPool/one-image'] = lpPool2d(x1, { p: 2, size: 3, strides: 2 }).toArray() as Float32Array;
+  out['mixedPool/one-image'] = mixedPool2d(x1, { lambda: 0.3, size: 3, strides: 2 }).toArray() as Float32Array;
   out.relu = relu(xp).toArray() as Float32Array;
   out.gelu = gelu(xp).toArray() as Float32Array;
   const xd = t([64, 300], seed++), wd = t([300, 120], seed++);
