@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   init, threads, shutdown, tensor, conv2d, conv2dTranspose, conv2dBackpropInput, conv2dBackpropFilter, maxPool2d, avgPool2d, lpPool2d, mixedPool2d,
-  dense, denseBackpropInput, denseBackpropFilter, relu, gelu, lenet5, type Tensor,
+  dense, denseBackpropInput, denseBackpropFilter, relu, gelu, lenet5, zeros, OutOfMemoryError, type Tensor,
 } from '../src/index.ts';
 
 // Threads (README "Threads"): every op split over the pool gives bit-identical results with 1, 2
@@ -127,6 +127,18 @@ test('init with other options replaces the pool; memory growth is seen by the wo
   await init({ threads: 1 });
   const big1 = t([4, 64, 64, 32], 5), w1 = t([3, 3, 32, 32], 6);
   assert.ok(same(conv2d(big1, w1, { padding: 'same' }).toArray() as Float32Array, y2));
+});
+
+test('the shared memory of threads stops at 1 GiB with an OutOfMemoryError saying so', async () => {
+  await init({ threads: 2 });
+  try {
+    zeros([300, 1024, 1024]);
+    assert.unreachable('expected OutOfMemoryError');
+  } catch (e) {
+    assert.instance(e, OutOfMemoryError);
+    assert.match((e as Error).message, '1 GiB');
+  }
+  assert.is(conv2d(t([1, 8, 8, 4], 1), t([3, 3, 4, 4], 2)).shape[1], 6);
 });
 
 function child(code: string): ReturnType<typeof spawnSync> {

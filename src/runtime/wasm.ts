@@ -213,7 +213,9 @@ async function instantiateModule(module: WebAssembly.Module, memory?: WebAssembl
     throw new InitError('init: the module given is not a simdcnn kernel module');
   }
   const backend = (['scalar', 'simd', 'relaxed-simd'] as const)[kernels.backend_id()];
-  const heap = new Allocator(kernels.memory, kernels.heap_base());
+  const heap = memory
+    ? new Allocator(kernels.memory, kernels.heap_base(), MAX_SHARED_PAGES * 65536, 'more than the 1 GiB maximum of the shared memory threads use; threads: 1 allows 4 GiB')
+    : new Allocator(kernels.memory, kernels.heap_base());
   return { kernels, heap, backend, pool: null };
 }
 
