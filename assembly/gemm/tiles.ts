@@ -1,6 +1,7 @@
 import { im2col_nhwc_f32 } from './im2col';
 import { igemm_f32_4x8 } from './igemm';
 import { gemm_tn_f32_4x8 } from './gemm-tn';
+import { winograd_f23_input_transform, winograd_f23_output_transform } from '../winograd';
 
 // Composite kernels for the thread pool's tiles (src/ops/parallel.ts): one call per tile, so a
 // worker runs a whole chunk — gather and multiply — without coming back to the host between the
@@ -40,4 +41,25 @@ export function conv2d_filter_grad_nhwc_f32_im2col(
       out + <usize>r0 * <usize>outStride + (<usize>n0 << 2), outStride, p0 > 0,
     );
   }
+}
+
+/**
+ * Winograd F(2×2, 3×3) for the tile rows [r0, r1) (rows n·TH + ty): their input transform, the 16
+ * GEMMs on their tiles, their output transform — one band, no barrier between the three steps (a
+ * band's tiles only read its own transformed data). `rows`: the dense row indirection of all
+ * `tiles` tiles (src/ops/pack.ts denseRows), so a band's rows start at its first tile.
+ */
+export function winograd_f23_band(
+  x: usize, N: i32, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize,
+  u: usize, m: usize, Cout: i32, OH: i32, OW: i32, rows: usize, bias: usize, y: usize, ymin: f32, r0: i32, r1: i32,
+): void {
+  const tiles = <usize>N * <usize>TH * <usize>TW;
+  const inPlane = tiles * (<usize>C << 2), outPlane = tiles * (<usize>Cout << 2);
+  const blockBytes = <usize>((Cout + 7) >> 3) * <usize>(8 + C * 8) << 2;
+  const t0 = <usize>r0 * <usize>TW, t1 = <usize>r1 * <usize>TW;
+  winograd_f23_input_transform(x, N, H, W, C, TH, TW, pt, pl, zero, v, r0, r1);
+  for (let xi: usize = 0; xi < 16; xi++) {
+    igemm_f32_4x8(<i32>(t1 - t0), Cout, C, 1, v + xi * inPlane, rows + (t0 << 2), zero, u + xi * blockBytes, m + xi * outPlane, rows + ((tiles + t0) << 2), -Infinity, Infinity);
+  }
+  winograd_f23_output_transform(m, N, OH, OW, Cout, TH, TW, bias, y, ymin, Infinity, r0, r1);
 }

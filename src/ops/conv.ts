@@ -281,7 +281,6 @@ function useWinograd(g: ConvGeometry, groups: number): boolean {
 
 /** Transformed input tiles → 16 packed GEMMs → output transform (bias, relu clamp). */
 function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, y: Tensor): void {
-  const { kernels } = rt();
   const TH = Math.ceil(g.OH / 2), TW = Math.ceil(g.OW / 2);
   const tiles = g.N * TH * TW;
   const inPlane = tiles * g.C * 4, outPlane = tiles * g.Cout * 4;
@@ -289,23 +288,12 @@ function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   const v = scratch(0, 16 * inPlane);
   const m = scratch(1, 16 * outPlane);
   const zero = zeroRow(g.C);
-  // Tiles: rows of Winograd tiles (n, ty) for the transforms; 4-row multiples of tiles for each of the 16 GEMMs.
-  const tileRows = g.N * TH;
-  runCalls(split(tileRows, tiles * g.C * 16, 1).map(([b, e]) => ({
-    kernel: 'winograd_f23_input_transform', args: [x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v, b, e],
-  })));
+  // Tiles: bands of Winograd tile rows (n, ty), each transformed in, multiplied (16 GEMMs on its
+  // tiles) and transformed out in one call — one pool run, no barrier between the steps.
   const rows = denseRows(tiles, g.C, g.Cout);
-  const blockBytes = Math.ceil(g.Cout / 8) * (8 + g.C * 8) * 4;
-  const calls: Call[] = [];
-  for (const [b, e] of split(tiles, tiles * g.C * g.Cout, 4)) {
-    for (let xi = 0; xi < 16; xi++) {
-      calls.push({ kernel: 'igemm_f32_4x8', args: [e - b, g.Cout, g.C, 1, v + xi * inPlane, rows + b * 4, zero, u + xi * blockBytes, m + xi * outPlane, rows + (tiles + b) * 4, -Infinity, Infinity] });
-    }
-  }
-  runCalls(calls);
-  runCalls(split(tileRows, tiles * g.Cout * 16, 1).map(([b, e]) => ({
-    kernel: 'winograd_f23_output_transform', args: [m, g.N, g.OH, g.OW, g.Cout, TH, TW, bias ? bias.ptr : 0, y.ptr, ymin, Infinity, b, e],
+  runCalls(split(g.N * TH, tiles * 16 * g.C * g.Cout, 1).map(([b, e]) => ({
+    kernel: 'winograd_f23_band',
+    args: [x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v, u, m, g.Cout, g.OH, g.OW, rows, bias ? bias.ptr : 0, y.ptr, ymin, b, e],
   })));
-  void kernels;
 }
 
