@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   init, threads, shutdown, tensor, conv2d, conv2dTranspose, conv2dBackpropInput, conv2dBackpropFilter, maxPool2d, avgPool2d, lpPool2d, mixedPool2d,
-  dense, denseBackpropInput, denseBackpropFilter, relu, gelu, lenet5, zeros, OutOfMemoryError, type Tensor,
+  dense, denseBackpropInput, denseBackpropFilter, relu, reluBackward, gelu, lenet5, zeros, OutOfMemoryError, type Tensor,
 } from '../src/index.ts';
 
 // Threads (README "Threads"): every op split over the pool gives bit-identical results with 1, 2
@@ -55,6 +55,10 @@ function ops(): Record<string, Float32Array | Int32Array> {
   out['lpPool/one-image'] = lpPool2d(x1, { p: 2, size: 3, strides: 2 }).toArray() as Float32Array;
   out['mixedPool/one-image'] = mixedPool2d(x1, { lambda: 0.3, size: 3, strides: 2 }).toArray() as Float32Array;
   out.relu = relu(xp).toArray() as Float32Array;
+  out.reluBackward = reluBackward(t([4, 32, 32, 16], 77), xp).toArray() as Float32Array;
+  const arg = maxPool2d(xp, { size: 2, returnIndices: true });
+  out['maxPool/argmax'] = arg.output.toArray() as Float32Array;
+  out['maxPool/indices'] = arg.indices.toArray() as Int32Array;
   out.gelu = gelu(xp).toArray() as Float32Array;
   const xd = t([64, 300], seed++), wd = t([300, 120], seed++);
   const yd = dense(xd, wd);

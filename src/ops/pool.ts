@@ -251,7 +251,13 @@ function runMax(g: PoolWindows, x: Tensor, returnIndices: boolean, squeeze: bool
   const outs = indices ? [y, indices] : [y];
   const { kernels } = rt();
   withTable(g, outs, (win) => {
-    if (indices) kernels.maxpool2d_nhwc_f32_argmax(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, indices.ptr);
+    if (indices) {
+      // Tiles: whole images (indices are offsets into the batch, so the kernel takes an image range).
+      const taps = Math.max(1, (g.H * g.W) / Math.max(1, g.OH * g.OW));
+      runCalls(split(g.N, g.N * g.OH * g.OW * g.C * taps, 1).map(([b, e]) => ({
+        kernel: 'maxpool2d_nhwc_f32_argmax', args: [x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, indices.ptr, b, e],
+      })));
+    }
     else pooled(g, 'maxpool2d_nhwc_f32', x, y, win, []);
   });
   return indices ? { output: y, indices } : y;
