@@ -119,19 +119,26 @@ export class Pool {
       const spawn = await spawner();
       await Promise.all(Array.from({ length: threads - 1 }, async (_, i) => {
         const msg = { module, bytes: null as Uint8Array | null, memory, control, names, index: i + 1 };
-        const w = spawn((m) => settle(m));
-        workers.push(w);
-        let settle!: (m: { ready?: boolean; error?: string }) => void;
+        let w!: Spawned;
         const ready = new Promise<void>((resolve, reject) => {
-          settle = (m) => (m.ready ? resolve() : reject(new Error(`a worker could not start: ${m.error}`)));
+          w = spawn((m) => (m.ready ? resolve() : reject(new Error(`a worker could not start: ${m.error}`))));
         });
+        workers.push(w);
         try {
           w.post(msg);
         } catch {
           // Compiled modules cannot be posted here (e.g. Deno): the worker compiles the bytes.
           w.post({ ...msg, module: null, bytes });
         }
-        await ready;
+        // A worker that never reports (blocked script, a runtime that drops the message) fails init
+        // into the one-thread fallback instead of hanging it.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('a worker did not start within 20 s')), 20_000); });
+        try {
+          await Promise.race([ready, late]);
+        } finally {
+          clearTimeout(timer);
+        }
       }));
     } catch (e) {
       for (const w of workers) w.terminate();
