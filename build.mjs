@@ -6,7 +6,7 @@
 import asc from 'assemblyscript/asc';
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
 const targets = ['simd', 'relaxed-simd', 'scalar'];
 const noTypes = process.argv.includes('--no-types');
@@ -22,13 +22,43 @@ async function compile(entry, target, extra = []) {
 
 for (const target of targets) {
   await compile('assembly/index.ts', target);
+  // The shared-memory build (threads): not embedded in the bundle, which derives it from the plain
+  // bytes (src/runtime/shared.ts); checked below to have byte-identical code.
+  await compile('assembly/index.ts', target, ['--enable', 'threads', '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '16384', '--outFile', `build/${target}-threads.wasm`, '--textFile', `build/${target}-threads.wat`]);
   // Not shipped: the benchmark's peak probe and the math probes of tests/math.test.ts.
   await compile('assembly/extras/index.ts', target, ['--outFile', `build/extras-${target}.wasm`, '--textFile', `build/extras-${target}.wat`]);
 }
 
+await checkSharedBuilds();
+
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist/wasm', { recursive: true });
-for (const target of targets) cpSync(`build/${target}.wasm`, `dist/wasm/${target}.wasm`);
+for (const target of targets) {
+  cpSync(`build/${target}.wasm`, `dist/wasm/${target}.wasm`);
+  cpSync(`build/${target}-threads.wasm`, `dist/wasm/${target}-threads.wasm`);
+}
+
+/**
+ * The bundle derives each shared-memory build from the plain one (src/runtime/shared.ts): check that
+ * the derived module validates and that every section but memory, imports and data (the derived
+ * module keeps the plain build's data segments, which assume zeroed memory — a fresh shared memory
+ * is) is byte-identical to asc's own threads build.
+ */
+async function checkSharedBuilds() {
+  const out = `build/shared-check-${process.pid}.mjs`;
+  await esbuild.build({ entryPoints: ['src/runtime/shared.ts'], outfile: out, bundle: true, format: 'esm', platform: 'node', logLevel: 'warning' });
+  const { sharedModuleBytes, wasmSections } = await import(`./${out}`);
+  rmSync(out);
+  for (const target of targets) {
+    const plain = readFileSync(`build/${target}.wasm`), asThreads = readFileSync(`build/${target}-threads.wasm`);
+    const derived = sharedModuleBytes(plain);
+    if (!derived || (WebAssembly.validate(plain) && !WebAssembly.validate(derived))) throw new Error(`build: the derived shared ${target} build does not validate`);
+    const a = wasmSections(derived).filter((s) => ![2, 5, 11, 12].includes(s.id));
+    const b = wasmSections(asThreads).filter((s) => ![2, 5, 11, 12].includes(s.id));
+    const same = a.length === b.length && a.every((s, i) => s.id === b[i].id && Buffer.compare(Buffer.from(s.body), Buffer.from(b[i].body)) === 0);
+    if (!same) throw new Error(`build: the derived shared ${target} build's code differs from asc's --enable threads build`);
+  }
+}
 
 await esbuild.build({
   entryPoints: ['src/index.ts'],

@@ -90,16 +90,19 @@ export function locallyconnected2d_filter_grad_nhwc_f32(
  * of conv2d_nhwc_f32_c1 with at least one row and 16 floats of zeroed slack after it; dyT is dy
  * transposed to [N][Cout][OH][OWp] with OWp = OW rounded up to 4, zeros in the extra columns
  * (transpose_nhwc_nchw_f32 writes it). Register tile: 2 output channels × 5 taps of a kernel row.
+ * Computes the output channels [oBegin, oEnd) (oBegin even) of kernel rows [kyBegin, kyEnd): every
+ * dw element is one independent sum, so any such split gives the same bits.
  */
 export function conv2d_filter_grad_nhwc_f32_c1(
   xp: usize, N: i32, Hp: i32, Wp: i32, OH: i32, OWp: i32, KH: i32, KW: i32, Cout: i32, dyT: usize, dw: usize,
+  oBegin: i32, oEnd: i32, kyBegin: i32, kyEnd: i32,
 ): void {
   const rowBytes = <usize>Wp << 2;
   const dyRowBytes = <usize>OWp << 2;
   const planeBytes = <usize>OH * dyRowBytes;
-  for (let o0 = 0; o0 < Cout; o0 += 2) {
+  for (let o0 = oBegin; o0 < oEnd; o0 += 2) {
     const o1 = min(o0 + 1, Cout - 1);
-    for (let ky = 0; ky < KH; ky++) {
+    for (let ky = kyBegin; ky < kyEnd; ky++) {
       for (let kx0 = 0; kx0 < KW; kx0 += 5) {
         const kn = min(KW - kx0, 5);
         let s00: f32 = 0, s01: f32 = 0, s02: f32 = 0, s03: f32 = 0, s04: f32 = 0;

@@ -130,14 +130,16 @@ export function maxpool2d_nhwc_f32(
 /**
  * Max pooling with argmax. y [N, OH, OW, C], and indices (i32, same shape) the flat offset
  * ((n·H + iy)·W + ix)·C + c of each winning input element. Windows from `win` (see above).
+ * Computes images [nBegin, nEnd) (indices stay offsets into the whole batch).
  */
 export function maxpool2d_nhwc_f32_argmax(
-  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, y: usize, indices: usize,
+  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, y: usize, indices: usize, nBegin: i32, nEnd: i32,
 ): void {
   const pixelBytes = <usize>C << 2;
   const cols = win + <usize>OH * ROW;
-  let out: usize = 0; // byte offset of the current output pixel in y and in indices
-  for (let n = 0; n < N; n++) {
+  // byte offset of the current output pixel in y and in indices (images [nBegin, nEnd) of N)
+  let out: usize = <usize>nBegin * <usize>OH * <usize>OW * pixelBytes;
+  for (let n = nBegin; n < nEnd; n++) {
     for (let oy = 0; oy < OH; oy++) {
       const y0 = load<i32>(win + <usize>oy * ROW), y1 = load<i32>(win + <usize>oy * ROW, 4);
       for (let ox = 0; ox < OW; ox++) {

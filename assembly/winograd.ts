@@ -7,18 +7,19 @@ import { clampFast, clampf } from './simd';
 // Transformed data layout: [ξ = 0..15][tile][channel], tiles ordered (n, ty, tx).
 
 /**
- * V[ξ][t][c] for every 4×4 input tile t = (n, ty, tx) starting at (2·ty − pt, 2·tx − pl); rows or
+ * V[ξ][t][c] for the 4×4 input tiles t = (n, ty, tx) of tile rows n·TH + ty in [r0, r1) starting at (2·ty − pt, 2·tx − pl); rows or
  * columns outside the input read `zero` (≥ C zeros). C channels, x NHWC [N, H, W, C].
  */
 export function winograd_f23_input_transform(
-  x: usize, N: i32, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize,
+  x: usize, N: i32, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize, r0: i32, r1: i32,
 ): void {
   const tiles = <usize>N * <usize>TH * <usize>TW;
   const planeBytes = tiles * (<usize>C << 2);
   const rowBytes = <usize>W * (<usize>C << 2);
-  let t: usize = 0;
-  for (let n = 0; n < N; n++) {
-    for (let ty = 0; ty < TH; ty++) {
+  let t: usize = <usize>r0 * <usize>TW;
+  for (let r = r0; r < r1; r++) {
+    const n = r / TH, ty = r % TH;
+    {
       const iy0 = ty * 2 - pt;
       for (let tx = 0; tx < TW; tx++) {
         const ix0 = tx * 2 - pl;
@@ -69,18 +70,19 @@ export function winograd_f23_input_transform(
 }
 
 /**
- * Y = Aᵀ·M·A + bias for every tile: M[ξ][t][c] (Cout channels) → y NHWC [N, OH, OW, Cout],
+ * Y = Aᵀ·M·A + bias for the tiles of tile rows n·TH + ty in [r0, r1): M[ξ][t][c] (Cout channels) → y NHWC [N, OH, OW, Cout],
  * clamped to [ymin, ymax]; the parts of edge tiles beyond OH/OW are dropped. bias: Cout floats or 0.
  */
 export function winograd_f23_output_transform(
-  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ymin: f32, ymax: f32,
+  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ymin: f32, ymax: f32, r0: i32, r1: i32,
 ): void {
   const tiles = <usize>N * <usize>TH * <usize>TW;
   const planeBytes = tiles * (<usize>C << 2);
   const pixBytes = <usize>C << 2;
-  let t: usize = 0;
-  for (let n = 0; n < N; n++) {
-    for (let ty = 0; ty < TH; ty++) {
+  let t: usize = <usize>r0 * <usize>TW;
+  for (let r = r0; r < r1; r++) {
+    const n = r / TH, ty = r % TH;
+    {
       const oy = ty * 2;
       const twoRows = oy + 1 < OH;
       for (let tx = 0; tx < TW; tx++) {

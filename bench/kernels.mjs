@@ -4,7 +4,8 @@
 // Run: npm run bench  (add --experimental-wasm-relaxed-simd to node for the relaxed build on Node 20)
 import Benchmark from 'benchmark';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { init, tensor, conv2d, tidy } from '../dist/index.js';
+import { init, tensor, conv2d, tidy, threads as threadsInUse, backend } from '../dist/index.js';
+import { machineScaling } from './machine.mjs';
 
 const SHAPES = [
   { name: 'c1 28×28×1→6 5×5', x: [1, 28, 28, 1], w: [5, 5, 1, 6], opts: {} },
@@ -14,6 +15,12 @@ const SHAPES = [
 ];
 
 const quick = process.argv.includes('--quick');
+// --threads 1,2: the layer suite (c1–c11) at each thread count, in alternating blocks in one process.
+const threadsArg = process.argv.indexOf('--threads');
+if (threadsArg > 0) {
+  await threadBench(process.argv[threadsArg + 1].split(',').map(Number));
+  process.exit(0);
+}
 const backends = process.argv.includes('--simd-only') ? ['simd'] : ['relaxed-simd', 'simd', 'scalar'];
 
 // Fixed data only (any stream will do): the library's seededRandom is internal, not exported from
@@ -74,3 +81,52 @@ for (const r of rows) {
 }
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/kernels.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2));
+
+/**
+ * Thread scaling: per layer, blocks of timed calls alternating between the thread counts (the host
+ * is shared and drifts: never compare figures from different runs), gc between blocks when
+ * exposed. Prints the median ms per thread count and the speed-up over the first.
+ */
+async function threadBench(counts) {
+  const suite = [
+    ['c1', [1, 28, 28, 1], [5, 5, 1, 6], {}],
+    ['c2', [1, 14, 14, 6], [5, 5, 6, 16], {}],
+    ['c3', [1, 32, 32, 3], [3, 3, 3, 32], { padding: 'same' }],
+    ['c4', [1, 56, 56, 64], [3, 3, 64, 64], { padding: 'same' }],
+    ['c5', [1, 28, 28, 128], [3, 3, 128, 128], { padding: 'same' }],
+    ['c6', [1, 14, 14, 256], [3, 3, 256, 256], { padding: 'same' }],
+    ['c7', [1, 56, 56, 64], [1, 1, 64, 256], {}],
+    ['c8', [1, 224, 224, 3], [7, 7, 3, 64], { strides: 2, padding: 3 }],
+    ['c9', [1, 112, 112, 32], [3, 3, 1, 32], { padding: 'same', groups: 32 }],
+    ['c10', [1, 56, 56, 64], [3, 3, 64, 64], { padding: 'same', dilations: 2 }],
+    ['c11', [64, 28, 28, 1], [5, 5, 1, 6], {}],
+  ];
+  const blocks = quick ? 3 : 6;
+  const out = [];
+  const control0 = await machineScaling();
+  console.log(`machine check: two pure-JS jobs on two threads ran ×${control0.toFixed(2)} the throughput of one (2.00 = a free second core)`);
+  for (const [id, xs, ws, opts] of suite) {
+    const times = new Map(counts.map((n) => [n, []]));
+    for (let b = 0; b < blocks; b++) {
+      for (const n of counts) {
+        await init({ threads: n });
+        const x = tensor(rand(xs.reduce((p, q) => p * q), 1), xs), w = tensor(rand(ws.reduce((p, q) => p * q), 2), ws);
+        // Warm up (V8 optimises wasm functions as they run; a fresh worker starts cold) for ≥ 100 ms.
+        for (let i = 0, t = performance.now(); i < 5 || performance.now() - t < 100; i++) conv2d(x, w, opts).dispose();
+        globalThis.gc?.();
+        const reps = Math.max(3, Math.round(2e8 / (xs[0] * xs[1] * xs[2] * ws.reduce((p, q) => p * q))));
+        const t0 = performance.now();
+        for (let i = 0; i < reps; i++) conv2d(x, w, opts).dispose();
+        times.get(n).push((performance.now() - t0) / reps);
+      }
+    }
+    const med = counts.map((n) => median(times.get(n)));
+    out.push({ id, ms: Object.fromEntries(counts.map((n, i) => [n, med[i]])) });
+    console.log(`${id.padEnd(5)}${counts.map((n, i) => `${n} thr ${med[i].toFixed(3).padStart(8)} ms`).join('  ')}  ${counts.slice(1).map((n, i) => `×${(med[0] / med[i + 1]).toFixed(2)} at ${n}`).join(' ')}`);
+  }
+  const control1 = await machineScaling();
+  console.log(`machine check at the end: ×${control1.toFixed(2)}`);
+  console.log(`build ${backend()}, threads in use at the end ${threadsInUse()}, Node ${process.version}`);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/threads.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, counts, machineScaling: [control0, control1], rows: out }, null, 2));
+}

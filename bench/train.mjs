@@ -7,9 +7,39 @@ import Benchmark from 'benchmark';
 import convnetjs from 'convnetjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { init, tensor, lenet5, backend } from '../dist/index.js';
+import { machineScaling } from './machine.mjs';
 
 const batch = 64;
 const quick = process.argv.includes('--quick');
+// --threads 1,2: the training step at each thread count, alternating blocks in one process.
+const threadsArg = process.argv.indexOf('--threads');
+if (threadsArg > 0) {
+  const counts = process.argv[threadsArg + 1].split(',').map(Number);
+  const times = new Map(counts.map((n) => [n, []]));
+  const control0 = await machineScaling();
+  for (let blk = 0; blk < (quick ? 3 : 8); blk++) {
+    for (const n of counts) {
+      await init({ threads: n });
+      const m = lenet5({ seed: 1 });
+      m.compile({ optimizer: 'adam', loss: 'softmaxCrossEntropy' });
+      let r = 7;
+      const xb = tensor(Float32Array.from({ length: batch * 784 }, () => ((r = (r * 1103515245 + 12345) >>> 0) / 2 ** 32)), [batch, 28, 28, 1]);
+      const yb = tensor(Int32Array.from({ length: batch }, (_, i) => i % 10), [batch], 'int32');
+      for (let i = 0, t0 = performance.now(); i < 5 || performance.now() - t0 < 200; i++) m.trainStep(xb, yb);
+      globalThis.gc?.();
+      const t = performance.now();
+      for (let i = 0; i < 20; i++) m.trainStep(xb, yb);
+      times.get(n).push((performance.now() - t) / 20);
+    }
+  }
+  const med = counts.map((n) => { const s = [...times.get(n)].sort((p, q) => p - q); return s[s.length >> 1]; });
+  const control1 = await machineScaling();
+  console.log(`LeNet-5 training step, batch ${batch}, ${backend()} build, Node ${process.version}; machine check (two JS jobs on two threads vs one; 2.00 = a free second core): ×${control0.toFixed(2)} before, ×${control1.toFixed(2)} after`);
+  counts.forEach((n, i) => console.log(`  ${n} thread(s): median ${med[i].toFixed(2)} ms, ${Math.round(batch / (med[i] / 1e3))} images/s${i ? `, ×${(med[0] / med[i]).toFixed(2)} over ${counts[0]}` : ''}`));
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/train-threads.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, counts, machineScaling: [control0, control1], medianMs: med }, null, 2));
+  process.exit(0);
+}
 const b = await init(process.argv.includes('--scalar') ? { backend: 'scalar' } : {});
 
 // Forward multiply-adds ×2, backward ≈ 2× forward (input and filter gradients; the first layer

@@ -1,5 +1,5 @@
 // simdcnn: the public API. Every export is named; all ops are synchronous after `await init()`.
-export { init, backend, type Backend, type InitOptions } from './runtime/wasm.js';
+export { init, backend, threads, shutdown, type Backend, type InitOptions } from './runtime/wasm.js';
 export { Tensor, tensor, zeros, fill, tidy, keep, memoryStats, type DType, type TensorData } from './tensor.js';
 export { SimdcnnError, ShapeError, ArgumentError, DTypeError, DisposedError, OutOfMemoryError, InitError, FormatError, NotFoundError } from './errors.js';
 export { conv2d, conv1d, conv2dTranspose, locallyConnected2d, type Conv2dOptions, type Conv1dOptions, type Conv2dTransposeOptions, type LocallyConnected2dOptions } from './ops/conv.js';

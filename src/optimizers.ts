@@ -1,4 +1,5 @@
 import { ArgumentError, DisposedError, ShapeError, fmtShape } from './errors.js';
+import { parallelElements } from './ops/parallel.js';
 import { expectBool, expectNumber, expectOptions, expectTensor } from './ops/check.js';
 import { sameShape } from './ops/shape.js';
 import { onReset, rt, type Kernels } from './runtime/wasm.js';
@@ -84,7 +85,7 @@ export function sgd(options?: SgdOptions): BuiltinOptimizer<SgdConfig> {
   if (config.nesterov && config.momentum === 0) throw new ArgumentError(`${op}: nesterov requires momentum > 0, got momentum 0`);
   const { momentum, nesterov, weightDecay } = config;
   return new WasmOptimizer('sgd', config, momentum > 0 ? ['momentum'] : [], [0], (k, p, g, b, t, lr) => {
-    k.sgd_step_f32(p.ptr, g.ptr, b[0] ?? 0, p.size, lr, momentum, weightDecay, nesterov);
+    parallelElements('sgd_step_f32', p.size, (o, n) => [p.ptr + o, g.ptr + o, b[0] ? b[0] + o : 0, n, lr, momentum, weightDecay, nesterov ? 1 : 0]);
   });
 }
 
@@ -100,7 +101,7 @@ export function adagrad(options?: AdagradOptions): BuiltinOptimizer<AdagradConfi
   });
   const { epsilon, weightDecay } = config;
   return new WasmOptimizer('adagrad', config, ['accumulator'], [config.initialAccumulator], (k, p, g, b, t, lr) => {
-    k.adagrad_step_f32(p.ptr, g.ptr, b[0], p.size, lr, epsilon, weightDecay);
+    parallelElements('adagrad_step_f32', p.size, (o, n) => [p.ptr + o, g.ptr + o, b[0] + o, n, lr, epsilon, weightDecay]);
   });
 }
 
@@ -121,7 +122,7 @@ export function rmsprop(options?: RmspropOptions): BuiltinOptimizer<RmspropConfi
   const { rho, epsilon, momentum, weightDecay } = config;
   const names = momentum > 0 ? ['squareAverage', 'momentum'] : ['squareAverage'];
   return new WasmOptimizer('rmsprop', config, names, [0, 0], (k, p, g, b, t, lr) => {
-    k.rmsprop_step_f32(p.ptr, g.ptr, b[0], b[1] ?? 0, p.size, lr, rho, 1 - rho, epsilon, momentum, weightDecay);
+    parallelElements('rmsprop_step_f32', p.size, (o, n) => [p.ptr + o, g.ptr + o, b[0] + o, b[1] ? b[1] + o : 0, n, lr, rho, 1 - rho, epsilon, momentum, weightDecay]);
   });
 }
 
@@ -148,7 +149,7 @@ export function adam(options?: AdamOptions): BuiltinOptimizer<AdamConfig> {
     // (1 − β2 and 1 − β2^t computed in f32 would lose digits).
     const decay = decoupled ? 1 - lr * weightDecay : 1;
     const stepSize = lr / (1 - beta1 ** t), bc2Sqrt = Math.sqrt(1 - beta2 ** t);
-    k.adam_step_f32(p.ptr, g.ptr, b[0], b[1], p.size, 1 - beta1, beta2, 1 - beta2, epsilon, l2, decay, stepSize, bc2Sqrt);
+    parallelElements('adam_step_f32', p.size, (o, n) => [p.ptr + o, g.ptr + o, b[0] + o, b[1] + o, n, 1 - beta1, beta2, 1 - beta2, epsilon, l2, decay, stepSize, bc2Sqrt]);
   });
 }
 

@@ -20,7 +20,7 @@ const SHIPPED = [
   /^README\.md$/,
   /^LICENSE$/,
   /^dist\/index\.js$/,
-  /^dist\/wasm\/(simd|relaxed-simd|scalar)\.wasm$/,
+  /^dist\/wasm\/(simd|relaxed-simd|scalar)(-threads)?\.wasm$/,
   /^dist\/types\/[\w/.-]+\.d\.ts$/,
 ];
 const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/types/index.d.ts', 'dist/wasm/simd.wasm', 'dist/wasm/relaxed-simd.wasm', 'dist/wasm/scalar.wasm'];

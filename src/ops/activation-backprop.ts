@@ -1,4 +1,5 @@
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { parallelElements, poolThreads, type KernelName } from './parallel.js';
 import { rt, type Kernels } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import type { ActivationName, HardSigmoidOptions } from './activation.js';
@@ -21,7 +22,7 @@ export interface PreluGrads {
 
 /** dx = dy where x > 0, else 0 (0 at x = 0, and where x is NaN). */
 export function reluBackward(dy: Tensor, x: Tensor): Tensor {
-  return elementwise('reluBackward', 'x', dy, x, (k, g, v, d, n) => k.relu_grad_f32(g, v, d, n));
+  return elementwise('reluBackward', 'x', dy, x, reluGrad);
 }
 
 /** dx = dy where 0 < x < 6, else 0 (0 at both kinks, as PyTorch's hardtanh_backward); NaN where x is NaN. */
@@ -188,16 +189,28 @@ function elementwise(op: string, name: 'x' | 'y', dy: Tensor, v: Tensor, kernel:
   const t = expectTensor(op, name, v);
   checkSame(op, g, name, t);
   const dx = empty(t.shape);
-  kernel(rt().kernels, g.ptr, t.ptr, dx.ptr, t.size, t.rank ? t.shape[t.rank - 1] : 1);
+  const cols = t.rank ? t.shape[t.rank - 1] : 1;
+  const k = rt().kernels;
+  // Elementwise kernels (n ≥ 0 elements, no row structure) split over threads in 64-float blocks.
+  const simple = ELEMENTWISE_GRADS.has(kernel);
+  if (simple && poolThreads() > 1) {
+    const name = ELEMENTWISE_GRADS.get(kernel)!;
+    parallelElements(name[0], t.size, (off, n) => [g.ptr + off, t.ptr + off, dx.ptr + off, n, ...name[1]]);
+  } else kernel(k, g.ptr, t.ptr, dx.ptr, t.size, cols);
   return dx;
 }
+
+/** The plain elementwise gradient kernels by their closure here, with their extra arguments. */
+const ELEMENTWISE_GRADS = new Map<Kernel, [KernelName, number[]]>();
+const reluGrad: Kernel = (k, g, v, d, n) => k.relu_grad_f32(g, v, d, n);
+ELEMENTWISE_GRADS.set(reluGrad, ['relu_grad_f32', []]);
 
 type Backward = { from: 'x' | 'y' | null; run: (op: string, act: { alpha: number; beta?: number }, dy: Tensor, v: Tensor) => Tensor };
 
 /** By name: which tensor the derivative is taken from, and how. */
 const BACKWARD: Record<ActivationName, Backward> = {
   linear: { from: null, run: (op, _act, dy) => copy(op, dy) },
-  relu: { from: 'x', run: (op, _act, dy, x) => elementwise(op, 'x', dy, x, (k, g, v, d, n) => k.relu_grad_f32(g, v, d, n)) },
+  relu: { from: 'x', run: (op, _act, dy, x) => elementwise(op, 'x', dy, x, reluGrad) },
   relu6: { from: 'x', run: (op, _act, dy, x) => elementwise(op, 'x', dy, x, (k, g, v, d, n) => k.relu6_grad_f32(g, v, d, n)) },
   hardSigmoid: {
     from: 'x',

@@ -1,4 +1,5 @@
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { parallelElements, poolThreads, type KernelName } from './parallel.js';
 import { empty, type Tensor } from '../tensor.js';
 import { rt, type Kernels } from '../runtime/wasm.js';
 import { expectNumber, expectOptions, expectTensor } from './check.js';
@@ -204,15 +205,29 @@ export function activateInPlace(t: Tensor, act: ParsedActivation): void {
   if (!Object.prototype.hasOwnProperty.call(APPLY, act.name)) {
     throw new ArgumentError(`activateInPlace: unknown activation ${String(act.name)} (valid: ${NAMES.join(', ')})`);
   }
-  APPLY[act.name](rt().kernels, t.ptr, t.ptr, t.size, lastDim(t.shape), act.alpha, act.beta ?? DEFAULT_BETA[act.name] ?? 0);
+  apply(act.name, t.ptr, t.ptr, t.size, lastDim(t.shape), act.alpha, act.beta ?? DEFAULT_BETA[act.name] ?? 0);
   t.version++;
 }
 
 function unary(op: Exclude<ActivationName, 'linear'>, x: Tensor, alpha: number, beta = 0): Tensor {
   const t = expectTensor(op, 'x', x);
   const y = empty(t.shape);
-  APPLY[op](rt().kernels, t.ptr, y.ptr, t.size, lastDim(t.shape), alpha, beta);
+  apply(op, t.ptr, y.ptr, t.size, lastDim(t.shape), alpha, beta);
   return y;
+}
+
+/** The elementwise activations' kernels and extra arguments (split over threads in 64-float blocks). */
+const ELEMENTWISE: Partial<Record<Exclude<ActivationName, 'linear'>, [KernelName, (alpha: number, beta: number) => number[]]>> = {
+  relu: ['relu_f32', () => []], relu6: ['relu6_f32', () => []], hardSwish: ['hard_swish_f32', () => []],
+  hardSigmoid: ['hard_sigmoid_f32', (a, b) => [a, b]], silu: ['swish_f32', () => []], swish: ['swish_f32', () => []],
+  leakyRelu: ['leaky_relu_f32', (a) => [a]], elu: ['elu_f32', (a) => [a]], selu: ['selu_f32', () => []],
+  sigmoid: ['sigmoid_f32', () => []], tanh: ['tanh_f32', () => []], gelu: ['gelu_f32', () => []],
+};
+
+function apply(op: Exclude<ActivationName, 'linear'>, x: number, y: number, n: number, cols: number, alpha: number, beta: number): void {
+  const e = ELEMENTWISE[op];
+  if (e && poolThreads() > 1) parallelElements(e[0], n, (off, count) => [x + off, y + off, count, ...e[1](alpha, beta)]);
+  else APPLY[op](rt().kernels, x, y, n, cols, alpha, beta);
 }
 
 /** The last axis' length; a scalar is one row of one. */

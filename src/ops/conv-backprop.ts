@@ -4,7 +4,9 @@ import { empty, zeros, type Tensor } from '../tensor.js';
 import { scratch } from './cache.js';
 import { expectOptions, expectTensor } from './check.js';
 import { runConv } from './conv.js';
-import { im2col, im2colChunk, padSingleChannel, plan } from './pack.js';
+import { im2colChunk, padSingleChannel, plan } from './pack.js';
+import { poolThreads, runCalls, split } from './parallel.js';
+import type { Call } from '../runtime/pool.js';
 import {
   conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry,
   type Conv1dGeometryOptions, type Conv2dGeometryOptions, type Conv2dTransposeGeometryOptions, type ConvGeometry,
@@ -147,19 +149,44 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
     const OWp = Math.ceil(g.OW / 4) * 4;
     const dyT = scratch(2, g.N * g.Cout * g.OH * OWp * 4);
     kernels.transpose_nhwc_nchw_f32(dy.ptr, g.N, g.OH, g.OW, g.Cout, OWp, dyT);
-    kernels.conv2d_filter_grad_nhwc_f32_c1(xp.ptr, g.N, xp.Hp, xp.Wp, g.OH, OWp, g.KH, g.KW, g.Cout, dyT, dw.ptr);
+    // Tiles: pairs of output channels × kernel rows (independent sums; the pixel sum is never split).
+    const pairs = split(Math.ceil(g.Cout / 2), M * T * g.Cout, 1);
+    const rows = poolThreads() === 1 ? [[0, g.KH] as [number, number]] : split(g.KH, M * T * g.Cout, 1);
+    const calls: Call[] = [];
+    for (const [pb, pe] of pairs) {
+      for (const [kb, ke] of rows) {
+        calls.push({ kernel: 'conv2d_filter_grad_nhwc_f32_c1', args: [xp.ptr, g.N, xp.Hp, xp.Wp, g.OH, OWp, g.KH, g.KW, g.Cout, dyT, dw.ptr, 2 * pb, Math.min(g.Cout, 2 * pe), kb, ke] });
+      }
+    }
+    runCalls(calls);
     if (flip) reverseTaps(dw, T, K * g.Cout);
     return dw;
   }
+  // Tiles: blocks of dW's rows (taps × channels, multiples of 4) or columns (output channels,
+  // multiples of 8) — never the sum over pixels, whose chunking stays `chunk` on any thread count.
   const chunk = im2colChunk(R);
-  const col = scratch(2, chunk * R * 4);
+  const work = M * R * Nc * groups;
+  const byCols = Nc >= 16;
+  const ranges = split(byCols ? Nc : R, work, byCols ? 8 : 4);
+  const tilesPerGroup = ranges.length;
+  const threads = tilesPerGroup * groups > 1 ? poolThreads() : 1;
+  const colBytes = chunk * R * 4;
+  const col = scratch(2, colBytes * threads);
+  const calls: Call[] = [];
   for (let gi = 0; gi < groups; gi++) {
-    for (let p0 = 0; p0 < M; p0 += chunk) {
-      const n = Math.min(chunk, M - p0);
-      im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
-      kernels.gemm_tn_f32_4x8(n, R, Nc, col, R * 4, dy.ptr + (p0 * g.Cout + gi * Nc) * 4, g.Cout * 4, dw.ptr + gi * Nc * 4, g.Cout * 4, p0 > 0);
+    for (const [b, e] of ranges) {
+      const [r0, r1, n0, n1] = byCols ? [0, R, b, e] : [b, e, 0, Nc];
+      calls.push({
+        kernel: 'conv2d_filter_grad_nhwc_f32_im2col',
+        args: [
+          x.ptr + gi * K * 4, g.H, g.W, g.C, K, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], M, chunk, col,
+          dy.ptr + gi * Nc * 4, g.Cout * 4, dw.ptr + gi * Nc * 4, g.Cout * 4, r0, r1, n0, n1,
+        ],
+        scratch: [17], scratchStride: colBytes,
+      });
     }
   }
+  if (M > 0) runCalls(calls);
   if (M === 0) dw.view().fill(0);
   if (flip) reverseTaps(dw, T, K * g.Cout);
   return dw;

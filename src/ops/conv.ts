@@ -4,6 +4,8 @@ import { empty, type Tensor } from '../tensor.js';
 import { parseActivation, activateInPlace, type Activation } from './activation.js';
 import { derived, scratch, zeroRow } from './cache.js';
 import { expectOptions, expectTensor } from './check.js';
+import { poolThreads, runCalls, split } from './parallel.js';
+import type { Call } from '../runtime/pool.js';
 import {
   denseRows, im2col, im2colChunk, packDepthwise, packGemm, packSingleChannel, packWinograd, padSingleChannel, plan,
 } from './pack.js';
@@ -168,12 +170,17 @@ function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   const zero = zeroRow(K);
   const packed = packGemm(w, bias, groups, T, K, Nc, flip, g.transposed);
   const blockBytes = Math.ceil(Nc / 8) * (8 + T * K * 8) * 4;
-  for (let gi = 0; gi < groups; gi++) {
-    rt().kernels.igemm_f32_4x8(
-      p.M, Nc, K, T, x.ptr + gi * K * 4, p.ind, zero, packed + gi * blockBytes,
-      y.ptr + gi * Nc * 4, p.out, ymin, ymax,
-    );
+  // Tiles: 4-row multiples of output pixels (the GEMM's register tile), per group.
+  const calls: Call[] = [];
+  for (const [b, e] of split(p.M, p.M * T * K * Nc, 4)) {
+    for (let gi = 0; gi < groups; gi++) {
+      calls.push({ kernel: 'igemm_f32_4x8', args: [
+        e - b, Nc, K, T, x.ptr + gi * K * 4, p.ind + b * T * 4, zero, packed + gi * blockBytes,
+        y.ptr + gi * Nc * 4, p.out + b * 4, ymin, ymax,
+      ] });
+    }
   }
+  runCalls(calls);
 }
 
 /** Depthwise (multiplier 1), forward or transposed: the tap indirection feeds its own kernel. */
@@ -181,7 +188,9 @@ function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null
   const T = g.KH * g.KW;
   const p = plan(g);
   const packed = packDepthwise(w, bias, T, g.C, flip);
-  rt().kernels.conv2d_nhwc_f32_depthwise(p.M, g.C, T, x.ptr, p.ind, packed, y.ptr, p.out, ymin, ymax);
+  runCalls(split(p.M, p.M * T * g.C, 4).map(([b, e]) => ({
+    kernel: 'conv2d_nhwc_f32_depthwise', args: [e - b, g.C, T, x.ptr, p.ind + b * T * 4, packed, y.ptr, p.out + b * 4, ymin, ymax],
+  })));
 }
 
 /**
@@ -194,17 +203,39 @@ function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, g
   const packed = packGemm(w, bias, groups, T, K, Nc, flip, false);
   const blockBytes = Math.ceil(Nc / 8) * (8 + R * 8) * 4;
   const chunk = im2colChunk(R);
-  const col = scratch(2, chunk * R * 4);
+  const M = g.N * g.OH * g.OW;
+  const threads = split(M, M * R * Nc * groups, chunk).length > 1 ? poolThreads() : 1;
+  // One im2col buffer per thread (the pool adds thread × chunk bytes to the marked argument).
+  const colBytes = chunk * R * 4;
+  const col = scratch(2, colBytes * threads);
   const rows = denseRows(chunk, R, g.Cout);
   const zero = zeroRow(1);
-  const M = g.N * g.OH * g.OW;
+  if (threads === 1) {
+    for (let gi = 0; gi < groups; gi++) {
+      for (let p0 = 0; p0 < M; p0 += chunk) {
+        const n = Math.min(chunk, M - p0);
+        im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
+        rt().kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, rows + chunk * 4, ymin, ymax);
+      }
+    }
+    return;
+  }
+  // Threads: a tile is one chunk — gather its rows, then the GEMM on them, in one kernel call.
+  const calls: Call[] = [];
   for (let gi = 0; gi < groups; gi++) {
     for (let p0 = 0; p0 < M; p0 += chunk) {
       const n = Math.min(chunk, M - p0);
-      im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
-      rt().kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, rows + chunk * 4, ymin, ymax);
+      calls.push({
+        kernel: 'conv2d_nhwc_f32_im2col_chunk',
+        args: [
+          x.ptr + gi * K * 4, g.H, g.W, g.C, K, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], p0, n, col,
+          Nc, rows, rows + chunk * 4, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, ymin, ymax,
+        ],
+        scratch: [17], scratchStride: colBytes,
+      });
     }
   }
+  runCalls(calls);
 }
 
 // ---- one input channel ----
@@ -216,7 +247,25 @@ function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, g
 function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
   const padded = padSingleChannel(g, x.ptr, 0);
   const packed = packSingleChannel(w, g.KH * g.KW, g.Cout, flip);
-  rt().kernels.conv2d_nhwc_f32_c1(padded.ptr, g.N, padded.Hp, padded.Wp, g.OH, g.OW, g.KH, g.KW, g.Cout, packed, bias ? bias.ptr : 0, y.ptr, ymin, ymax);
+  // Tiles: whole images when there are enough of them, else rows of output of each image (the
+  // kernel reads rows oy .. oy + KH − 1 of the padded copy; rows past a tile are in the buffer).
+  const calls: Call[] = [];
+  const work = g.N * g.OH * g.OW * g.KH * g.KW * g.Cout;
+  const byImage = split(g.N, work, 1);
+  const c1 = (px: number, n: number, oh: number, py: number) => ({
+    kernel: 'conv2d_nhwc_f32_c1' as const,
+    args: [px, n, padded.Hp, padded.Wp, oh, g.OW, g.KH, g.KW, g.Cout, packed, bias ? bias.ptr : 0, py, ymin, ymax],
+  });
+  if (byImage.length >= Math.min(g.N, 2 * poolThreads())) {
+    for (const [b, e] of byImage) calls.push(c1(padded.ptr + b * padded.Hp * padded.Wp * 4, e - b, g.OH, y.ptr + b * g.OH * g.OW * g.Cout * 4));
+  } else {
+    for (let n = 0; n < g.N; n++) {
+      for (const [b, e] of split(g.OH, work / g.N, 1)) {
+        calls.push(c1(padded.ptr + (n * padded.Hp + b) * padded.Wp * 4, 1, e - b, y.ptr + (n * g.OH + b) * g.OW * g.Cout * 4));
+      }
+    }
+  }
+  runCalls(calls);
 }
 
 // ---- Winograd F(2×2, 3×3) ----
@@ -233,7 +282,6 @@ function useWinograd(g: ConvGeometry, groups: number): boolean {
 
 /** Transformed input tiles → 16 packed GEMMs → output transform (bias, relu clamp). */
 function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
-  const { kernels } = rt();
   const TH = Math.ceil(g.OH / 2), TW = Math.ceil(g.OW / 2);
   const tiles = g.N * TH * TW;
   const inPlane = tiles * g.C * 4, outPlane = tiles * g.Cout * 4;
@@ -241,12 +289,12 @@ function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   const v = scratch(0, 16 * inPlane);
   const m = scratch(1, 16 * outPlane);
   const zero = zeroRow(g.C);
-  kernels.winograd_f23_input_transform(x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v);
+  // Tiles: bands of Winograd tile rows (n, ty), each transformed in, multiplied (16 GEMMs on its
+  // tiles) and transformed out in one call — one pool run, no barrier between the steps.
   const rows = denseRows(tiles, g.C, g.Cout);
-  const blockBytes = Math.ceil(g.Cout / 8) * (8 + g.C * 8) * 4;
-  for (let xi = 0; xi < 16; xi++) {
-    kernels.igemm_f32_4x8(tiles, g.Cout, g.C, 1, v + xi * inPlane, rows, zero, u + xi * blockBytes, m + xi * outPlane, rows + tiles * 4, -Infinity, Infinity);
-  }
-  kernels.winograd_f23_output_transform(m, g.N, g.OH, g.OW, g.Cout, TH, TW, bias ? bias.ptr : 0, y.ptr, ymin, ymax);
+  runCalls(split(g.N * TH, tiles * 16 * g.C * g.Cout, 1).map(([b, e]) => ({
+    kernel: 'winograd_f23_band',
+    args: [x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v, u, m, g.Cout, g.OH, g.OW, rows, bias ? bias.ptr : 0, y.ptr, ymin, ymax, b, e],
+  })));
 }
 

@@ -1,4 +1,5 @@
 import { ShapeError, fmtShape } from '../errors.js';
+import { parallelRows } from './parallel.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { activateInPlace, parseActivation, type Activation } from './activation.js';
@@ -42,7 +43,8 @@ export function dense(x: Tensor, w: Tensor, options?: DenseOptions): Tensor {
   const zero = zeroRow(K);
   const packed = packGemm(w, bias, 1, 1, K, units, false, false);
   const fuseRelu = act?.name === 'relu';
-  kernels.igemm_f32_4x8(M, units, K, 1, x.ptr, rows, zero, packed, y.ptr, rows + M * 4, fuseRelu ? 0 : -Infinity, Infinity);
+  parallelRows('igemm_f32_4x8', M, M * K * units, 4, (b, e) => [e - b, units, K, 1, x.ptr, rows + b * 4, zero, packed, y.ptr, rows + (M + b) * 4, fuseRelu ? 0 : -Infinity, Infinity]);
+  void kernels;
   if (act && !fuseRelu) activateInPlace(y, act);
   return y;
 }
@@ -77,7 +79,8 @@ export function denseBackpropInput(dy: Tensor, w: Tensor): Tensor {
   if (M === 0) return dx;
   const rows = denseRows(M, units, inputs);
   const packed = packGemm(w, null, 1, 1, units, inputs, false, true);
-  rt().kernels.igemm_f32_4x8(M, inputs, units, 1, dy.ptr, rows, zeroRow(units), packed, dx.ptr, rows + M * 4, -Infinity, Infinity);
+  const zero = zeroRow(units);
+  parallelRows('igemm_f32_4x8', M, M * inputs * units, 4, (b, e) => [e - b, inputs, units, 1, dy.ptr, rows + b * 4, zero, packed, dx.ptr, rows + (M + b) * 4, -Infinity, Infinity]);
   return dx;
 }
 
@@ -93,7 +96,8 @@ export function denseBackpropFilter(x: Tensor, dy: Tensor): Tensor {
   const M = inputs ? x.size / inputs : 0;
   const dw = empty([inputs, units]);
   if (M === 0) dw.view().fill(0);
-  else rt().kernels.gemm_tn_f32_4x8(M, inputs, units, x.ptr, inputs * 4, dy.ptr, units * 4, dw.ptr, units * 4, false);
+  // Tiles: rows of dw (4 inputs each); the sum over M is never split.
+  else parallelRows('gemm_tn_f32_4x8', inputs, M * inputs * units, 4, (b, e) => [M, e - b, units, x.ptr + b * 4, inputs * 4, dy.ptr, units * 4, dw.ptr + b * units * 4, units * 4, 0]);
   return dw;
 }
 

@@ -98,7 +98,7 @@ export function globalMaxPool2dBackward(x: Tensor, dy: Tensor): Tensor {
   const scratch = heap.alloc(N * C * 8); // the maxima, then their int32 offsets
   try {
     const indices = scratch + N * C * 4;
-    withTable(g, [], (win) => kernels.maxpool2d_nhwc_f32_argmax(x.ptr, N, H, W, C, 1, 1, win, scratch, indices));
+    withTable(g, [], (win) => kernels.maxpool2d_nhwc_f32_argmax(x.ptr, N, H, W, C, 1, 1, win, scratch, indices, 0, N));
     const dx = empty(x.shape);
     kernels.maxpool2d_grad_nhwc_f32(dy.ptr, indices, N, 1, C, H * W * C, dx.ptr); // valid by construction
     return dx;

@@ -1,4 +1,6 @@
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { poolThreads, runCalls, split, type KernelName } from './parallel.js';
+import type { Call } from '../runtime/pool.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { expectBool, expectNumber, expectOptions, expectTensor } from './check.js';
@@ -168,7 +170,7 @@ export function lpPool2d(x: Tensor, options: LpPool2dOptions): Tensor {
   if (p <= 0) throw new ArgumentError(`${op}: p must be a finite number > 0, got ${p}`);
   const g = stridedWindows(op, expectImage(op, x), { size: o.size, strides: o.strides }, false);
   const y = empty([g.N, g.OH, g.OW, g.C]);
-  withTable(g, [y], (win) => rt().kernels.lppool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, p));
+  withTable(g, [y], (win) => pooled(g, 'lppool2d_nhwc_f32', x, y, win, [p]));
   return y;
 }
 
@@ -185,7 +187,7 @@ export function mixedPool2d(x: Tensor, options: MixedPool2dOptions): Tensor {
   if (lambda === 1) return runMax(g, x, false, false) as Tensor;
   if (lambda === 0) return runAvg(g, x, false);
   const y = empty([g.N, g.OH, g.OW, g.C]);
-  withTable(g, [y], (win) => rt().kernels.mixedpool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, lambda));
+  withTable(g, [y], (win) => pooled(g, 'mixedpool2d_nhwc_f32', x, y, win, [lambda]));
   return y;
 }
 
@@ -249,16 +251,58 @@ function runMax(g: PoolWindows, x: Tensor, returnIndices: boolean, squeeze: bool
   const outs = indices ? [y, indices] : [y];
   const { kernels } = rt();
   withTable(g, outs, (win) => {
-    if (indices) kernels.maxpool2d_nhwc_f32_argmax(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, indices.ptr);
-    else kernels.maxpool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr);
+    if (indices) {
+      // Tiles: whole images (indices are offsets into the batch, so the kernel takes an image range).
+      const taps = Math.max(1, (g.H * g.W) / Math.max(1, g.OH * g.OW));
+      runCalls(split(g.N, g.N * g.OH * g.OW * g.C * taps, 1).map(([b, e]) => ({
+        kernel: 'maxpool2d_nhwc_f32_argmax', args: [x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, indices.ptr, b, e],
+      })));
+    }
+    else pooled(g, 'maxpool2d_nhwc_f32', x, y, win, []);
   });
   return indices ? { output: y, indices } : y;
 }
 
 function runAvg(g: PoolWindows, x: Tensor, squeeze: boolean): Tensor {
   const y = empty(squeeze ? [g.N, g.C] : [g.N, g.OH, g.OW, g.C]);
-  withTable(g, [y], (win) => rt().kernels.avgpool2d_nhwc_f32(x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr));
+  withTable(g, [y], (win) => pooled(g, 'avgpool2d_nhwc_f32', x, y, win, []));
   return y;
+}
+
+/**
+ * A pooling kernel (x, N, H, W, C, OH, OW, win, y, ...extra) over tiles: whole images when there
+ * are enough of them, else bands of output rows of each image — a band runs the same kernel on a
+ * window table of its rows (followed by all columns, the layout the kernel reads), so every output
+ * is computed exactly as in one call. Work: one read per window tap.
+ */
+function pooled(g: PoolWindows, kernel: KernelName, x: Tensor, y: Tensor, win: number, extra: number[]): void {
+  const taps = Math.max(1, (g.H * g.W) / Math.max(1, g.OH * g.OW));
+  const work = g.N * g.OH * g.OW * g.C * taps;
+  const images = split(g.N, work, 1);
+  const imageBytes = g.H * g.W * g.C * 4, outImageBytes = g.OH * g.OW * g.C * 4;
+  if (images.length >= Math.min(g.N, 2 * poolThreads())) {
+    runCalls(images.map(([b, e]) => ({ kernel, args: [x.ptr + b * imageBytes, e - b, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr + b * outImageBytes, ...extra] })));
+    return;
+  }
+  const bands = split(g.OH, work / g.N, 1);
+  const heap = rt().heap;
+  const tables = heap.alloc(bands.length * (g.OH + g.OW) * 12);
+  try {
+    const i32 = heap.i32();
+    const calls: Call[] = [];
+    let t = tables;
+    for (const [b, e] of bands) {
+      i32.set(g.rows.subarray(b * 3, e * 3), t >>> 2);
+      i32.set(g.cols, (t >>> 2) + (e - b) * 3);
+      for (let n = 0; n < g.N; n++) {
+        calls.push({ kernel, args: [x.ptr + n * imageBytes, 1, g.H, g.W, g.C, e - b, g.OW, t, y.ptr + n * outImageBytes + b * g.OW * g.C * 4, ...extra] });
+      }
+      t += (e - b + g.OW) * 12;
+    }
+    runCalls(calls);
+  } finally {
+    heap.free(tables);
+  }
 }
 
 /** Copy the window table into linear memory, run `call` with its address, free it. */

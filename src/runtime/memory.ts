@@ -21,7 +21,11 @@ export class Allocator {
   private i32view = new Int32Array(0);
   private u8view = new Uint8Array(0);
 
-  constructor(readonly memory: WebAssembly.Memory, heapBase: number) {
+  /**
+   * `maxBytes`: the memory's maximum (wasm32's 4 GiB; the shared memory of threads has 1 GiB) and
+   * `limit`, the words an OutOfMemoryError uses for it.
+   */
+  constructor(readonly memory: WebAssembly.Memory, heapBase: number, private readonly maxBytes = MAX_BYTES, private readonly limit = 'more than wasm32 can address') {
     // Address 0 is never handed out, so 0 can mean "no block" (e.g. no bias).
     this.top = Math.max(align(heapBase), ALIGN);
   }
@@ -41,7 +45,7 @@ export class Allocator {
 
   alloc(bytes: number): number {
     const size = Math.max(align(bytes), ALIGN);
-    if (!Number.isFinite(size) || size > MAX_BYTES) throw new OutOfMemoryError(bytes, this.inUse, ' (more than wasm32 can address)', this.op);
+    if (!Number.isFinite(size) || size > this.maxBytes) throw new OutOfMemoryError(bytes, this.inUse, ` (${this.limit})`, this.op);
     // Best fit among freed blocks.
     let best = -1;
     for (let i = 0; i < this.freeList.length; i++) {
@@ -97,10 +101,10 @@ export class Allocator {
   private ensure(end: number, requested: number): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
-    if (end > MAX_BYTES) throw new OutOfMemoryError(requested, this.inUse, ' (more than wasm32 can address)', this.op);
+    if (end > this.maxBytes) throw new OutOfMemoryError(requested, this.inUse, ` (${this.limit})`, this.op);
     const need = Math.ceil((end - have) / PAGE);
     // Grow by at least a quarter of what we have, to keep grows (and view refreshes) rare.
-    const want = Math.min(Math.max(need, Math.ceil(have / PAGE / 4)), MAX_BYTES / PAGE - have / PAGE);
+    const want = Math.min(Math.max(need, Math.ceil(have / PAGE / 4)), this.maxBytes / PAGE - have / PAGE);
     try {
       this.memory.grow(want);
     } catch {

@@ -4,6 +4,8 @@ import scalarBytes from '../../build/scalar.wasm';
 import type { instantiate } from '../../build/simd.js';
 import { ArgumentError, InitError } from '../errors.js';
 import { Allocator } from './memory.js';
+import { Pool, workerSupport } from './pool.js';
+import { MAX_SHARED_PAGES, sharedModuleBytes } from './shared.js';
 
 // Loading and choosing the build. Three builds of one AssemblyScript source are embedded:
 // relaxed SIMD (fused multiply-add), SIMD128 and scalar. The default is the fastest one the engine
@@ -25,12 +27,20 @@ export interface InitOptions {
   module?: WebAssembly.Module | BufferSource | URL | Response | PromiseLike<Response>;
   /** Force a build instead of probing for the fastest. */
   backend?: Backend;
+  /**
+   * Threads to run kernels on (the calling thread plus `threads − 1` workers sharing the wasm
+   * memory), or 'auto' (the logical processors, at most 16). Default 1. Where shared memory or
+   * workers are unavailable, one thread, with one console warning naming the cause.
+   */
+  threads?: number | 'auto';
 }
 
 interface Runtime {
   readonly kernels: Kernels;
   readonly heap: Allocator;
   readonly backend: Backend;
+  /** The worker pool (threads > 1), or null. */
+  pool: Pool | null;
 }
 
 const BACKENDS: readonly Backend[] = ['relaxed-simd', 'simd', 'scalar'];
@@ -54,12 +64,19 @@ export function init(options: InitOptions = {}): Promise<Backend> {
   if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
     return Promise.reject(new ArgumentError(`init: backend must be one of ${BACKENDS.join(', ')}, got ${String(options.backend)}`));
   }
-  const fresh = options.module === undefined && options.backend === undefined;
+  const t = options.threads;
+  if (t !== undefined && t !== 'auto' && !(Number.isInteger(t) && t >= 1 && t <= 256)) {
+    return Promise.reject(new ArgumentError(`init: threads must be a whole number from 1 to 256 or 'auto', got ${String(t)}`));
+  }
+  const fresh = options.module === undefined && options.backend === undefined && options.threads === undefined;
   if (fresh && runtime) return Promise.resolve(runtime.backend);
   if (fresh && pending) return pending;
   pending = load(options).then(
     (rt) => {
-      if (runtime) for (const hook of resetHooks) hook();
+      if (runtime) {
+        for (const hook of resetHooks) hook();
+        runtime.pool?.terminate();
+      }
       runtime = rt;
       pending = null;
       return rt.backend;
@@ -77,6 +94,21 @@ export function backend(): Backend {
   return rt().backend;
 }
 
+/** How many threads run kernels (1 before init, without a pool, or after the fallback). */
+export function threads(): number {
+  return runtime?.pool?.threads ?? 1;
+}
+
+/**
+ * Terminate the worker threads (ops then run on the calling thread; `threads()` says 1). Not needed
+ * for a Node process to exit (the workers are unref'd); for a page or worker that is done with them.
+ */
+export function shutdown(): void {
+  if (!runtime?.pool) return;
+  runtime.pool.terminate();
+  runtime.pool = null;
+}
+
 /** The loaded runtime; throws a clear error before `init()`. @internal */
 export function rt(): Runtime {
   if (!runtime) throw new InitError('simdcnn is not initialised: call `await init()` first');
@@ -84,6 +116,23 @@ export function rt(): Runtime {
 }
 
 async function load(options: InitOptions): Promise<Runtime> {
+  const n = await threadCount(options.threads);
+  if (n > 1) {
+    const cause = sharedMemoryMissing() || (await workerSupport());
+    if (cause) warnOnce(`simdcnn: init({ threads: ${String(options.threads)} }) runs on one thread: ${cause}`);
+    else {
+      try {
+        return await loadShared(options, n);
+      } catch (e) {
+        if (e instanceof InitError) throw e;
+        warnOnce(`simdcnn: init({ threads: ${String(options.threads)} }) runs on one thread: ${(e as Error).message}`);
+      }
+    }
+  }
+  return loadPlain(options);
+}
+
+async function loadPlain(options: InitOptions): Promise<Runtime> {
   if (options.module !== undefined) {
     const module = await toModule(options.module);
     const candidate = await instantiateModule(module);
@@ -103,7 +152,7 @@ async function load(options: InitOptions): Promise<Runtime> {
     }
     let module: WebAssembly.Module;
     try {
-      module = await WebAssembly.compile(bytes);
+      module = await compileEmbedded(name, bytes);
     } catch (e) {
       // Cloudflare-style workers refuse to compile from bytes ("code generation disallowed").
       throw new InitError(`init: this runtime cannot compile WebAssembly from bytes (${(e as Error).message}); pass a precompiled module instead: init({ module }) with simdcnn/wasm/${name}.wasm imported as a WebAssembly.Module`);
@@ -149,15 +198,134 @@ async function readUrl(url: URL): Promise<ArrayBuffer> {
   }
 }
 
-async function instantiateModule(module: WebAssembly.Module): Promise<Runtime> {
-  const instance = await WebAssembly.instantiate(module, {});
+async function instantiateModule(module: WebAssembly.Module, memory?: WebAssembly.Memory): Promise<Runtime> {
+  // A shared-memory build (simdcnn/wasm/<build>-threads.wasm) given for one thread gets its memory here.
+  if (!memory && WebAssembly.Module.imports(module).some((i) => i.kind === 'memory')) {
+    try {
+      memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_SHARED_PAGES, shared: true });
+    } catch (e) {
+      throw new InitError(`init: the module given is a shared-memory build, and shared memory is unavailable here (${(e as Error).message}); pass the plain build`);
+    }
+  }
+  const instance = await WebAssembly.instantiate(module, memory ? { env: { memory } } : {});
   const kernels = instance.exports as unknown as Kernels;
   if (typeof kernels.backend_id !== 'function' || !(kernels.memory instanceof WebAssembly.Memory)) {
     throw new InitError('init: the module given is not a simdcnn kernel module');
   }
   const backend = (['scalar', 'simd', 'relaxed-simd'] as const)[kernels.backend_id()];
-  const heap = new Allocator(kernels.memory, kernels.heap_base());
-  return { kernels, heap, backend };
+  const heap = memory
+    ? new Allocator(kernels.memory, kernels.heap_base(), MAX_SHARED_PAGES * 65536, 'more than the 1 GiB maximum of the shared memory threads use; threads: 1 allows 4 GiB')
+    : new Allocator(kernels.memory, kernels.heap_base());
+  return { kernels, heap, backend, pool: null };
+}
+
+// ---- threads ----
+
+/**
+ * Embedded builds are compiled once per process: a later init (e.g. other thread counts) reuses the
+ * module and whatever code the engine has optimised for it since (V8 tiers functions up as they
+ * run; workers get the same compiled module, so they start with that code too).
+ */
+const compiledEmbedded = new Map<string, Promise<WebAssembly.Module>>();
+function compileEmbedded(key: string, bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
+  let m = compiledEmbedded.get(key);
+  if (!m) {
+    m = WebAssembly.compile(bytes);
+    compiledEmbedded.set(key, m);
+    m.catch(() => compiledEmbedded.delete(key));
+  }
+  return m;
+}
+
+const sharedEmbedded = new Map<Backend, Uint8Array<ArrayBuffer>>();
+function sharedBytes(name: Backend): Uint8Array<ArrayBuffer> {
+  let b = sharedEmbedded.get(name);
+  if (!b) {
+    const derived = sharedModuleBytes(EMBEDDED[name]);
+    if (!derived) throw new Error(`the ${name} build has no shared-memory variant`);
+    sharedEmbedded.set(name, (b = derived));
+  }
+  return b;
+}
+
+let warned = false;
+
+/** One console warning per process (the fallback to one thread). */
+function warnOnce(message: string): void {
+  if (warned) return;
+  warned = true;
+  console.warn(message);
+}
+
+async function threadCount(t: InitOptions['threads']): Promise<number> {
+  if (t === undefined) return 1;
+  if (t !== 'auto') return t;
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  let n = nav?.hardwareConcurrency ?? 0;
+  const nodeProcess = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  if (!n && nodeProcess?.versions?.node) {
+    const specifier = 'node:os';
+    const os = (await import(specifier)) as { availableParallelism?: () => number; cpus(): unknown[] };
+    n = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  }
+  return Math.max(1, Math.min(16, n || 1));
+}
+
+/** Why shared memory cannot be used here, or '' if it can. */
+function sharedMemoryMissing(): string {
+  const g = globalThis as { SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean; Worker?: unknown };
+  if (typeof g.SharedArrayBuffer !== 'function') {
+    return g.crossOriginIsolated === false
+      ? 'SharedArrayBuffer is unavailable because the page is not cross-origin isolated (serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
+      : 'SharedArrayBuffer is unavailable in this runtime';
+  }
+  if (g.crossOriginIsolated === false) return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  if (typeof Atomics === 'undefined') return 'Atomics is unavailable in this runtime';
+  return '';
+}
+
+/**
+ * The shared-memory runtime: a shared WebAssembly.Memory (max 1 GiB), the chosen build's
+ * shared-memory module instantiated on it here and in n − 1 workers.
+ */
+async function loadShared(options: InitOptions, n: number): Promise<Runtime> {
+  let module: WebAssembly.Module;
+  let bytes: Uint8Array;
+  if (options.module !== undefined) {
+    const given = options.module;
+    if (!(given instanceof ArrayBuffer || ArrayBuffer.isView(given))) {
+      // A compiled module must already be a shared-memory build (simdcnn/wasm/<build>-threads.wasm).
+      module = await toModule(given);
+      if (!WebAssembly.Module.imports(module).some((i) => i.kind === 'memory')) {
+        throw new Error('the module given is not a shared-memory build (pass simdcnn/wasm/<build>-threads.wasm)');
+      }
+      bytes = new Uint8Array(0);
+    } else {
+      const raw = given instanceof ArrayBuffer ? new Uint8Array(given) : new Uint8Array(given.buffer, given.byteOffset, given.byteLength);
+      bytes = sharedModuleBytes(raw) ?? raw;
+      module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    }
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_SHARED_PAGES, shared: true });
+    const candidate = await instantiateModule(module, memory);
+    if (options.backend && candidate.backend !== options.backend) {
+      throw new InitError(`init: the module given is the '${candidate.backend}' build, but backend '${options.backend}' was asked for`);
+    }
+    if (!probe(candidate)) throw new InitError(`init: the '${candidate.backend}' module computes wrong results on this engine`);
+    candidate.pool = await Pool.create(n, candidate.kernels, module, bytes, memory);
+    return candidate;
+  }
+  const order = options.backend ? [options.backend] : BACKENDS;
+  for (const name of order) {
+    if (!WebAssembly.validate(EMBEDDED[name])) continue;
+    const shared = sharedBytes(name);
+    module = await compileEmbedded(`${name}-threads`, shared);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_SHARED_PAGES, shared: true });
+    const candidate = await instantiateModule(module, memory);
+    if (!probe(candidate)) continue;
+    candidate.pool = await Pool.create(n, candidate.kernels, module, shared, memory);
+    return candidate;
+  }
+  throw new Error('no build validates with shared memory');
 }
 
 /**

@@ -211,10 +211,11 @@ const TYPES: Record<string, string> = {
 
 /**
  * Serve files of the repository under the given URL prefixes (directories, ending in '/': '/dist/') on 127.0.0.1, a port
- * the OS picks. Anything else, and any path leaving its prefix, is a 404. With `onPost`, POST
+ * the OS picks. Anything else, and any path leaving its prefix, is a 404. `headers` are added to
+ * every file served (e.g. COOP/COEP for cross-origin isolation). With `onPost`, POST
  * requests are answered 204 and their path and body handed to it.
  */
-export function staticServer(prefixes: string[], options: { onPost?: (path: string, body: string) => void } = {}): Promise<{ server: Server; origin: string }> {
+export function staticServer(prefixes: string[], options: { onPost?: (path: string, body: string) => void; headers?: Record<string, string> } = {}): Promise<{ server: Server; origin: string }> {
   const server = createHttpServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (req.method === 'POST' && options.onPost) {
@@ -231,7 +232,7 @@ export function staticServer(prefixes: string[], options: { onPost?: (path: stri
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...options.headers });
     res.end(readFileSync(file));
   });
   return new Promise((res, rej) => {

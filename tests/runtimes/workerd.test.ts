@@ -81,6 +81,16 @@ test('workerd: a worker with a precompiled WebAssembly.Module runs the smoke sui
     assert.is(bad.status, 400);
     assert.match(await bad.text(), /784 float32/);
 
+    // Threads: no workers here, so init({ threads }) runs on one thread and warns once.
+    const th = await fetch(`${origin}/threads`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const tr = (await th.json()) as { threads: number; warnings: string[]; y0: number; sab: string; worker: string; error?: string };
+    assert.is(tr.error, undefined, String(tr.error));
+    assert.is(tr.threads, 1);
+    assert.is(tr.y0, 36);
+    assert.is(tr.warnings.length, 1, JSON.stringify(tr.warnings));
+    assert.match(tr.warnings[0], /one thread: this runtime cannot start workers/, tr.warnings[0]);
+    console.log(`  workerd init({ threads: 2 }): threads() = 1 (SharedArrayBuffer: ${tr.sab}, Worker: ${tr.worker}), one warning: ${tr.warnings[0]}`);
+
     // For the log: plain init() compiles the embedded bytes, which workerd forbids.
     const plain = await fetch(`${origin}/init-default`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     const p = (await plain.json()) as { ok: boolean; backend?: string; error?: string };
