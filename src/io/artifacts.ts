@@ -10,6 +10,7 @@
 // the weights must hold exactly weightsBytes bytes.
 import { ArgumentError, NotFoundError } from '../errors.js';
 import { DataError } from '../data/idx.js';
+import { importNode } from '../runtime/node.js';
 
 /** What a model is stored as: a JSON-serialisable object and the bytes of its weights. */
 export interface ModelArtifacts {
@@ -167,9 +168,8 @@ interface Fs {
 }
 
 async function fs(op: string): Promise<Fs> {
-  const specifier = 'node:fs/promises';
   try {
-    return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as Fs;
+    return await importNode<Fs>('fs/promises');
   } catch (e) {
     throw new ArgumentError(`${op}: file paths need a runtime with a file system (Node, Deno, Bun); this one has none (${(e as Error)?.message}). Use 'indexeddb://', 'downloads://' or an http(s) URL`);
   }

@@ -22,6 +22,7 @@
 // tiles that workers are already computing.
 
 import type { Kernels } from './wasm.js';
+import { importNode } from './node.js';
 
 const GEN = 0, NEXT = 1, COUNT = 2, DONE = 3, STOP = 4, ERROR = 5;
 const HEADER_BYTES = 64;
@@ -224,13 +225,12 @@ type Spawner = (onMessage: (m: { ready?: boolean; error?: string }) => void) => 
 async function spawner(): Promise<Spawner> {
   const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown; Worker?: unknown };
   if (g.process?.versions?.node || g.Deno !== undefined) {
-    const specifier = 'node:worker_threads'; // not a literal: bundlers leave the import alone
     let wt: {
       Worker: new (src: string, o: { eval: boolean }) => {
         postMessage(m: unknown): void; on(e: string, f: (m: unknown) => void): void; unref(): void; terminate(): unknown;
       };
     } | null = null;
-    try { wt = await import(specifier); } catch { wt = null; }
+    try { wt = await importNode('worker_threads'); } catch { wt = null; }
     if (typeof wt?.Worker === 'function') {
       const { Worker } = wt!;
       return (onMessage) => {

@@ -6,6 +6,7 @@ import { ArgumentError, InitError } from '../errors.js';
 import { Allocator } from './memory.js';
 import { Pool, workerSupport } from './pool.js';
 import { MAX_SHARED_PAGES, sharedModuleBytes } from './shared.js';
+import { importNode } from './node.js';
 
 // Loading and choosing the build. Three builds of one AssemblyScript source are embedded:
 // relaxed SIMD (fused multiply-add), SIMD128 and scalar. The default is the fastest one the engine
@@ -185,8 +186,7 @@ async function readUrl(url: URL): Promise<ArrayBuffer> {
   const nodeProcess = (globalThis as { process?: { versions?: { node?: string } } }).process;
   try {
     if (url.protocol === 'file:' && nodeProcess?.versions?.node) {
-      const specifier = 'node:fs/promises'; // not a literal: bundlers leave the import alone
-      const fs = (await import(specifier)) as { readFile(path: URL): Promise<Uint8Array> };
+      const fs = await importNode<{ readFile(path: URL): Promise<Uint8Array> }>('fs/promises');
       const bytes = await fs.readFile(url);
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     }
@@ -264,8 +264,7 @@ async function threadCount(t: InitOptions['threads']): Promise<number> {
   let n = nav?.hardwareConcurrency ?? 0;
   const nodeProcess = (globalThis as { process?: { versions?: { node?: string } } }).process;
   if (!n && nodeProcess?.versions?.node) {
-    const specifier = 'node:os';
-    const os = (await import(specifier)) as { availableParallelism?: () => number; cpus(): unknown[] };
+    const os = await importNode<{ availableParallelism?: () => number; cpus(): unknown[] }>('os');
     n = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
   }
   return Math.max(1, Math.min(16, n || 1));
