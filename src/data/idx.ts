@@ -1,12 +1,16 @@
-import { ArgumentError, DTypeError, ShapeError, SimdcnnError, fmtShape } from '../errors.js';
+import { ArgumentError, DTypeError, FormatError, ShapeError, fmtShape } from '../errors.js';
 
 // The IDX format (LeCun's MNIST files): a 4-byte magic `0 0 type rank`, then `rank` big-endian u32
 // dims, then the elements, row-major and big-endian. Unlike readers that trust the header, this
 // one checks every field and the exact data length, so a gzipped, truncated or mislabelled file
 // fails with a message that names it instead of yielding garbage.
 
-/** A dataset or model file that is not what it claims to be (bad header, wrong length, bad labels, missing fields, not JSON). */
-export class DataError extends SimdcnnError {}
+/**
+ * A dataset file or saved artifact that is not what it claims to be (bad header, wrong length, bad
+ * labels, missing fields, not JSON). A kind of FormatError: `catch (e) { if (e instanceof
+ * FormatError) … }` catches both.
+ */
+export class DataError extends FormatError {}
 
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 export type IdxArray = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;

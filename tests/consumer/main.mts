@@ -1,6 +1,6 @@
 // A strict consumer of simdcnn's published types (type-checked by tests/pack.test.ts against the
 // packed tarball; never run). `@ts-expect-error` lines prove the types are precise, not `any`.
-import { init, conv2d, maxPool2d, sequential, layers, tensor, tidy, backend, optimizers, loadModel } from 'simdcnn';
+import { init, conv2d, maxPool2d, sequential, layers, tensor, tidy, backend, optimizers, loadModel, input, model as model2 } from 'simdcnn';
 import type { Backend, Tensor, Conv2dOptions, SavedModel, History, ShapeError } from 'simdcnn';
 
 export async function main(): Promise<number[]> {
@@ -34,7 +34,16 @@ export async function main(): Promise<number[]> {
   const labels = tensor(new Int32Array([0, 1, 2, 3]), [4], 'int32');
   const history: History = await model.fit(images, labels, { epochs: 1, batchSize: 2, verbose: 0 });
   const logits: Tensor = tidy(() => model.predict(images));
-  const saved = model.save() as SavedModel;
+  const saved: SavedModel = model.save();
+  const format: 'simdcnn-model' = saved.topology.format;
+  const opt = model.getOptimizer();
+  if (opt) opt.learningRate *= 0.5;
+  const x2 = input({ shape: [4] });
+  const graph = model2({ inputs: x2, outputs: [layers.dense({ units: 2 }).apply(x2)] });
+  const many: Tensor[] = graph.predict(tensor(new Float32Array(4), [1, 4]));
+  for (const t of many) t.dispose();
+  graph.dispose();
+  void format;
   const copy = loadModel(saved);
   const { loss, accuracy }: { loss: number; [metric: string]: number } = model.evaluate(images, labels);
 
