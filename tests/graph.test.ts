@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   init, tensor, tidy, memoryStats, input, model, sequential, loadModel, layers, optimizers, lenet5,
-  conv2d, batchNorm, relu, add, contrastive, ArgumentError, ShapeError, Layer, type Tensor, type Model,
+  conv2d, batchNorm, relu, add, concat, maxPool2d, contrastive, ArgumentError, ShapeError, Layer, type Tensor, type Model,
 } from '../src/index.ts';
 import { allclose, randArray, randTensor, rng, throwsTyped } from './helpers.ts';
 
@@ -439,6 +439,42 @@ test('fuzz: random layer stacks with random (sometimes invalid) options build an
   }
   assert.equal(memoryStats().tensors, base.tensors);
   assert.equal(memoryStats().bytes, base.bytes);
+});
+
+test('inference: the convolutions of an inception block write their slices of the concatenation, bit-identical to the layer-by-layer result', () => {
+  const r = rng(5);
+  const x = input({ shape: [9, 7, 16] });
+  // One branch per conv path: 1×1 (indirect GEMM), 3×3 on 16 channels (Winograd, through a
+  // temporary), 3×3 on 4 channels with silu (im2col, then the activation pass), pool then 1×1
+  // with 5 filters (a partial 8-column tile).
+  const b1 = layers.conv2d({ filters: 8, kernelSize: 1, activation: 'relu' }).apply(x);
+  const b2 = layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(x);
+  const b3 = layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'silu' }).apply(layers.conv2d({ filters: 4, kernelSize: 1 }).apply(x));
+  const b4 = layers.conv2d({ filters: 5, kernelSize: 1, activation: 'relu6' }).apply(layers.maxPool2d({ poolSize: 3, strides: 1, padding: 'same' }).apply(x));
+  const cat = layers.concatenate().apply([b1, b2, b3, b4]);
+  const head = layers.conv2d({ filters: 3, kernelSize: 1 }).apply(cat);
+  const m = model({ inputs: x, outputs: [cat, head] });
+  for (const l of m.layers) for (const p of l.params) { p.view().set(randArray(r, p.size, -0.5, 0.5)); p.version++; }
+  const xs = randTensor(r, [2, 9, 7, 16]);
+  const [c1, c2, c3a, c3, c4, ch] = m.layers.filter((l) => l.params.length).map((l) => l.params);
+  const want = tidy(() => {
+    const cv = (t: Tensor, [k, bias]: Tensor[], activation?: 'relu' | 'relu6' | 'silu') => conv2d(t, k, { bias, padding: 'same', activation });
+    const y = concat([cv(xs, c1, 'relu'), cv(xs, c2, 'relu'), cv(cv(xs, c3a), c3, 'silu'), cv(maxPool2d(xs, { size: 3, strides: 1, padding: 'same' }), c4, 'relu6')]);
+    return [y.toArray(), cv(y, ch).toArray()];
+  });
+  const before = memoryStats().tensors;
+  for (let rep = 0; rep < 2; rep++) {
+    const got = m.predict(xs) as Tensor[];
+    assert.equal(got[0].shape, [2, 9, 7, 35]);
+    got.forEach((t, i) => {
+      const g = t.toArray(), w = want[i];
+      assert.ok(g.every((v, j) => Object.is(v, w[j])), `output ${i} bit-identical`);
+      t.dispose();
+    });
+    assert.is(memoryStats().tensors, before, 'nothing leaks');
+  }
+  m.dispose(); xs.dispose();
+  assert.is(memoryStats().tensors, 0);
 });
 
 test('memory: inference frees each activation after its last reader (a branch keeps its input alive)', () => {

@@ -1,5 +1,5 @@
 import type { Tensor } from '../tensor.js';
-import { conv1d, conv2d, conv2dTranspose, locallyConnected2d } from '../ops/conv.js';
+import { conv1d, conv2d, conv2dInto, conv2dTranspose, locallyConnected2d } from '../ops/conv.js';
 import {
   conv1dBackpropFilter, conv1dBackpropInput, conv2dBackpropFilter, conv2dBackpropInput,
   conv2dTransposeBackpropFilter, conv2dTransposeBackpropInput, locallyConnected2dBackpropFilter,
@@ -9,7 +9,7 @@ import { biasGrad } from '../ops/dense.js';
 import { conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, convOutSize, convPads, type Padding } from '../ops/shape.js';
 import type { Activation, ParsedActivation } from '../ops/activation.js';
 import { Context, Layer, type Gradients, type ParamSpec } from './layer.js';
-import { finishActivation, fusedActivation, parsedActivation, weightedBackward } from './activation.js';
+import { asOption, finishActivation, fusedActivation, parsedActivation, weightedBackward } from './activation.js';
 import { activationOption, bool, initializer, intPair, layerOptions, paddingOption, positiveInt, type Pair } from './options.js';
 import type { Initializer } from './initializers.js';
 
@@ -225,6 +225,12 @@ export class ConvLayer extends Layer {
       z.dispose();
       throw e;
     }
+  }
+
+  /** Inference forward of a conv2d into channels [c0, c0 + filters) of y (a concatenation's slice). @internal */
+  forwardInto(x: Tensor, y: Tensor, c0: number): void {
+    if (this.type !== 'conv2d') throw this.argumentError(`forwardInto is for conv2d layers, this is ${this.type}`);
+    conv2dInto(x, this.kernel, { ...g2(this.c), bias: this.bias, activation: this.act ? asOption(this.act) : undefined }, y, c0);
   }
 
   backward(dy: Tensor, ctx: Context, needDx: boolean[]): Gradients {

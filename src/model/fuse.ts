@@ -1,4 +1,5 @@
 import { clone, empty, type Tensor } from '../tensor.js';
+import { ConcatenateLayer } from '../layers/merge.js';
 import type { Context, Layer } from '../layers/layer.js';
 import { ConvLayer } from '../layers/conv.js';
 import { BatchNormalizationLayer } from '../layers/normalization.js';
@@ -11,6 +12,11 @@ import type { Graph, Step } from './graph.js';
 // b'[o] = (b[o] − mean[o])·γ[o]/√(var[o] + ε) + β[o] — and a relu right after it is fused into the
 // kernel's store. The folded weights are cached and rebuilt when any source parameter changes
 // (training bumps their versions).
+//
+// A channel concatenation whose inputs all come from conv2d steps (nothing else reading them) is
+// not a copy: the first of those steps allocates the concatenated tensor, each writes its output
+// channels into it, and the concatenation hands it on (the graph frees it once, after its last
+// holder).
 
 export interface InferencePlan {
   run?: (step: Step, inputs: Tensor[], ctx: Context) => Tensor;
@@ -47,9 +53,33 @@ export function inferencePlan(graph: Graph): InferencePlan {
     passThrough.add(st);
     if (relu) passThrough.add(next[0]);
   }
-  if (!folds.size) return { dispose() {} };
+  const slices = concatSlices(graph, folds, readers, isOutput);
+  const concats = new Set([...slices.values()].map((s) => s.concat));
+  const buffers = new Map<Step, Tensor>();
+  if (!folds.size && !slices.size) return { dispose() {} };
   return {
     run(step, inputs, ctx) {
+      const slice = slices.get(step);
+      if (slice) {
+        let y = buffers.get(slice.concat);
+        const first = slice.first || !y;
+        if (first) {
+          y = empty([inputs[0].shape[0], ...graph.valueShapes[slice.concat.output]]);
+          buffers.set(slice.concat, y);
+        }
+        try {
+          (step.layer as ConvLayer).forwardInto(inputs[0], y!, slice.c0);
+        } catch (e) {
+          // Until a step returned it, the graph does not know the tensor.
+          if (first) { y!.dispose(); buffers.delete(slice.concat); }
+          throw e;
+        }
+        return y!;
+      }
+      if (concats.has(step)) {
+        buffers.delete(step);
+        return inputs[0];
+      }
       const fold = folds.get(step);
       if (fold) {
         refresh(fold);
@@ -63,6 +93,32 @@ export function inferencePlan(graph: Graph): InferencePlan {
       for (const f of folds.values()) { f.kernel?.dispose(); f.bias?.dispose(); f.kernel = f.bias = null; }
     },
   };
+}
+
+interface Slice { concat: Step; c0: number; first: boolean }
+
+/** The conv2d steps that write straight into a channel concatenation, with their channel offsets. */
+function concatSlices(graph: Graph, folds: Map<Step, Fold>, readers: (v: number) => Step[], isOutput: (v: number) => boolean): Map<Step, Slice> {
+  const out = new Map<Step, Slice>();
+  const producer = new Map<number, Step>();
+  for (const st of graph.steps) producer.set(st.output, st);
+  for (const st of graph.steps) {
+    if (!(st.layer instanceof ConcatenateLayer)) continue;
+    const shape = graph.valueShapes[st.output];
+    if (shape.length !== 3 || (st.layer.axis !== -1 && st.layer.axis !== 3)) continue;
+    if (new Set(st.inputs).size !== st.inputs.length) continue;
+    const steps = st.inputs.map((v) => producer.get(v));
+    const ok = steps.every((p, k) => p && p.layer instanceof ConvLayer && p.layer.type === 'conv2d' && !folds.has(p) &&
+      !isOutput(st.inputs[k]) && readers(st.inputs[k]).length === 1);
+    if (!ok) continue;
+    const firstIndex = Math.min(...steps.map((p) => graph.steps.indexOf(p!)));
+    let c0 = 0;
+    steps.forEach((p, k) => {
+      out.set(p!, { concat: st, c0, first: graph.steps.indexOf(p!) === firstIndex });
+      c0 += graph.valueShapes[st.inputs[k]][2];
+    });
+  }
+  return out;
 }
 
 /** Rebuild the folded kernel and bias when a source parameter changed. */

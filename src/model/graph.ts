@@ -81,6 +81,15 @@ export class Graph {
     const remaining = this.readers.slice();
     const contexts: Context[] = [];
     const owned = new Set<Tensor>();
+    // How many values hold each tensor: an inference plan may have several steps write one tensor
+    // (the branches of a concatenation, each its slice), freed when the last of them is.
+    const held = new Map<Tensor, number>();
+    const drop = (t: Tensor): boolean => {
+      const n = (held.get(t) ?? 1) - 1;
+      if (n > 0) held.set(t, n);
+      else held.delete(t);
+      return n <= 0;
+    };
     try {
       for (const step of this.steps) {
         const ins = step.inputs.map((i) => values[i]!);
@@ -94,12 +103,14 @@ export class Graph {
           if (!training && v >= this.inputCount && remaining[v] === 1 && step.inputs.indexOf(v) === step.inputs.lastIndexOf(v)) {
             remaining[v] = 0;
             values[v] = null;
+            drop(y);
           } else {
             y = clone(y);
           }
         }
         owned.add(y);
         values[step.output] = y;
+        held.set(y, (held.get(y) ?? 0) + 1);
         if (training) {
           ctx.inputs = ins;
           ctx.output = y;
@@ -107,8 +118,10 @@ export class Graph {
           ctx.dispose();
           for (const i of step.inputs) {
             if (remaining[i] > 0 && --remaining[i] === 0 && i >= this.inputCount) {
-              values[i]!.dispose();
-              owned.delete(values[i]!);
+              if (drop(values[i]!)) {
+                values[i]!.dispose();
+                owned.delete(values[i]!);
+              }
               values[i] = null;
             }
           }

@@ -91,6 +91,26 @@ function convOp<O extends { bias?: Tensor; activation?: Activation }>(
 }
 
 /**
+ * @internal
+ * conv2d written into channels [c0, c0 + Cout) of y [N, OH, OW, Ct] instead of a new tensor: the
+ * inference plan lets the branches of a channel concatenation write their slices in place.
+ */
+export function conv2dInto(x: Tensor, w: Tensor, options: Conv2dOptions | undefined, y: Tensor, c0: number): void {
+  const op = 'conv2d';
+  const o = expectOptions(op, options, CONV2D_KEYS);
+  expectTensor(op, 'x', x, 4);
+  expectTensor(op, 'w', w, 4);
+  const { g, groups, flip } = conv2dGeometry(op, x.shape, w.shape, o);
+  const act = parseActivation(op, o.activation);
+  const bias = checkBias(op, o.bias, g.Cout);
+  const [N, OH, OW, Ct] = y.shape;
+  if (y.rank !== 4 || N !== g.N || OH !== g.OH || OW !== g.OW || !Number.isInteger(c0) || c0 < 0 || c0 + g.Cout > Ct) {
+    throw new ShapeError(`${op}: output slice [${c0}, ${c0 + g.Cout}) of ${fmtShape(y.shape)} does not fit [${g.N}, ${g.OH}, ${g.OW}, ${g.Cout}]`);
+  }
+  runConv(g, x, w, bias, groups, flip, act, y, c0);
+}
+
+/**
  * Locally connected (unshared) 2-D convolution: x [N, H, W, Cin], w [OH, OW, KH, KW, Cin, Cout],
  * bias [OH, OW, Cout] or [Cout] → [N, OH, OW, Cout].
  */
@@ -144,10 +164,13 @@ export function checkBias(op: string, bias: unknown, Cout: number): Tensor | nul
  * @internal
  * Run a (possibly grouped, possibly transposed) convolution into y. Depthwise (one input and one
  * output channel per group) uses its own kernel; everything else the packed indirect GEMM per group.
+ * With y wider than Cout, the result goes to channels [c0, c0 + Cout) of each output pixel: the
+ * GEMM paths store there directly, the others (and activations that are a pass of their own) via
+ * a temporary and a strided copy.
  */
 export function runConv(
   g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean,
-  act: ReturnType<typeof parseActivation>, y: Tensor,
+  act: ReturnType<typeof parseActivation>, y: Tensor, c0 = 0,
 ): void {
   if (g.N * g.OH * g.OW === 0) return;
   // relu and relu6 are the kernels' output clamp; any other activation is a pass over y.
@@ -155,18 +178,36 @@ export function runConv(
   const ymin = clamped ? 0 : -Infinity, ymax = act?.name === 'relu6' ? 6 : Infinity;
   const K = g.C / groups, Nc = g.Cout / groups;
   const plain = !g.transposed && g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1;
-  if (useWinograd(g, groups)) runWinograd(g, x, w, bias, flip, ymin, ymax, y);
-  else if (K === 1 && Nc === 1) runDepthwise(g, x, w, bias, flip, ymin, ymax, y);
-  else if (plain && groups === 1 && g.C === 1) runSingleChannel(g, x, w, bias, flip, ymin, ymax, y);
-  else if (!g.transposed && K < 8 && g.KH * g.KW > 1) runIm2col(g, x, w, bias, groups, flip, ymin, ymax, y);
-  else runIndirect(g, x, w, bias, groups, flip, ymin, ymax, y);
+  const winograd = useWinograd(g, groups), depthwise = K === 1 && Nc === 1, single = plain && groups === 1 && g.C === 1;
+  const im2colPath = !g.transposed && K < 8 && g.KH * g.KW > 1;
+  const Ct = y.shape[y.rank - 1];
+  if (Ct !== g.Cout && (winograd || depthwise || single || (act && !clamped && act.name !== 'linear'))) {
+    const t = empty([g.N, g.OH, g.OW, g.Cout]);
+    try {
+      runConv(g, x, w, bias, groups, flip, act, t);
+      rt().kernels.copy_rows_f32(t.ptr, g.Cout, y.ptr + c0 * 4, Ct, g.N * g.OH * g.OW, g.Cout);
+    } finally {
+      t.dispose();
+    }
+    return;
+  }
+  const out = { ptr: y.ptr + c0 * 4, stride: Ct };
+  if (winograd) runWinograd(g, x, w, bias, flip, ymin, ymax, y);
+  else if (depthwise) runDepthwise(g, x, w, bias, flip, ymin, ymax, y);
+  else if (single) runSingleChannel(g, x, w, bias, flip, ymin, ymax, y);
+  else if (im2colPath) runIm2col(g, x, w, bias, groups, flip, ymin, ymax, out);
+  else runIndirect(g, x, w, bias, groups, flip, ymin, ymax, out);
   if (act && !clamped) activateInPlace(y, act);
 }
 
+/** Where a GEMM path stores: the first output channel's address and the floats between pixels. */
+interface Out { ptr: number; stride: number }
+
 /** The general path: the packed indirect GEMM over the tap indirection, per group. */
-function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
+function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Out): void {
   const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups;
-  const p = plan(g);
+  // The plan's output offsets step by its Cout: the row stride of y.
+  const p = plan(y.stride === g.Cout ? g : { ...g, Cout: y.stride });
   const zero = zeroRow(K);
   const packed = packGemm(w, bias, groups, T, K, Nc, flip, g.transposed);
   const blockBytes = Math.ceil(Nc / 8) * (8 + T * K * 8) * 4;
@@ -198,7 +239,7 @@ function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null
  * K' = T·K on contiguous rows instead of a short loop per tap. The packed layout
  * [bias][T][K][8] is the same as [bias][1][T·K][8], so the weights are shared with the tap path.
  */
-function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
+function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Out): void {
   const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups, R = T * K;
   const packed = packGemm(w, bias, groups, T, K, Nc, flip, false);
   const blockBytes = Math.ceil(Nc / 8) * (8 + R * 8) * 4;
@@ -208,14 +249,14 @@ function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, g
   // One im2col buffer per thread (the pool adds thread × chunk bytes to the marked argument).
   const colBytes = chunk * R * 4;
   const col = scratch(2, colBytes * threads);
-  const rows = denseRows(chunk, R, g.Cout);
+  const rows = denseRows(chunk, R, y.stride);
   const zero = zeroRow(1);
   if (threads === 1) {
     for (let gi = 0; gi < groups; gi++) {
       for (let p0 = 0; p0 < M; p0 += chunk) {
         const n = Math.min(chunk, M - p0);
         im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
-        rt().kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, rows + chunk * 4, ymin, ymax);
+        rt().kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * y.stride + gi * Nc) * 4, rows + chunk * 4, ymin, ymax);
       }
     }
     return;
@@ -229,7 +270,7 @@ function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, g
         kernel: 'conv2d_nhwc_f32_im2col_chunk',
         args: [
           x.ptr + gi * K * 4, g.H, g.W, g.C, K, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], p0, n, col,
-          Nc, rows, rows + chunk * 4, zero, packed + gi * blockBytes, y.ptr + (p0 * g.Cout + gi * Nc) * 4, ymin, ymax,
+          Nc, rows, rows + chunk * 4, zero, packed + gi * blockBytes, y.ptr + (p0 * y.stride + gi * Nc) * 4, ymin, ymax,
         ],
         scratch: [17], scratchStride: colBytes,
       });
