@@ -198,6 +198,15 @@ export function parseActivation(op: string, activation: unknown): ParsedActivati
   return parsed;
 }
 
+/**
+ * A parsed activation as an op option again: the name alone, with alpha (and beta) only where the
+ * activation takes them, so parseActivation accepts it back. @internal
+ */
+export function activationAsOption(act: ParsedActivation): Activation {
+  if (DEFAULT_ALPHA[act.name] === undefined) return act.name;
+  return act.beta === undefined ? { name: act.name, alpha: act.alpha } : { name: act.name, alpha: act.alpha, beta: act.beta };
+}
+
 /** Overwrite t's data with act(t) (softmax kinds over the last axis), using the same kernels as the ops. @internal */
 export function activateInPlace(t: Tensor, act: ParsedActivation): void {
   expectTensor(act.name, 'x', t);
