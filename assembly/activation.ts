@@ -70,7 +70,8 @@ const SIGMOID_FAST_LO: f32 = -86.0;
 /** 1/(1 + e^−x), from e = exp(−|x|) so that exp never overflows: x ≥ 0 → 1/(1+e), else e/(1+e). */
 // @ts-ignore: decorator
 @inline function sigmoid4(x: v128): v128 {
-  const e = expNeg4(f32x4.neg(f32x4.abs(x)));
+  // −|x| in one instruction: set the sign bit (the same bits as neg(abs(x)), NaN included).
+  const e = expNeg4(v128.or(x, i32x4.splat(SIGN_MASK)));
   const num = v128.bitselect(f32x4.splat(1), e, f32x4.ge(x, f32x4.splat(0)));
   return f32x4.div(num, f32x4.add(e, f32x4.splat(1)));
 }
