@@ -309,33 +309,50 @@ function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | 
   runCalls(calls);
 }
 
-// ---- Winograd F(2×2, 3×3) ----
+// ---- Winograd F(2×2, 3×3) and F(4×4, 3×3) ----
 
-/** Which 3×3 convolutions take the Winograd path: 'auto' (enough channels to pay for the transforms), or forced for tests and benchmarks. */
-export const convPolicy: { winograd: 'auto' | 'always' | 'never' } = { winograd: 'auto' };
+/**
+ * Which 3×3 stride-1 convolutions take a Winograd path: 'auto' (enough channels to pay for the
+ * transforms, variant by geometry: winogradVariant), 'always' (every eligible one, variant as
+ * auto), 'f23' / 'f43' (every eligible one, that variant), 'never'. For tests and benchmarks.
+ */
+export const convPolicy: { winograd: 'auto' | 'always' | 'never' | 'f23' | 'f43' } = { winograd: 'auto' };
+
+/** @internal Sub-band and GEMM-call sizes of the band kernels, for benchmarks (0 = the default). */
+export const winogradTuning = { rb: 0, ncol: 0 };
 
 function useWinograd(g: ConvGeometry, groups: number): boolean {
   const eligible = !g.transposed && groups === 1 && g.KH === 3 && g.KW === 3 &&
     g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1;
   if (!eligible || convPolicy.winograd === 'never') return false;
-  return convPolicy.winograd === 'always' || (g.C >= 16 && g.Cout >= 16);
+  return convPolicy.winograd !== 'auto' || (g.C >= 16 && g.Cout >= 16);
 }
 
-/** Transformed input tiles → 16 packed GEMMs → output transform (bias, relu clamp). */
+function winogradVariant(g: ConvGeometry): 'f23' | 'f43' {
+  const p = convPolicy.winograd;
+  if (p === 'f23' || p === 'f43') return p;
+  return g.OH >= 8 && g.OW >= 8 ? 'f43' : 'f23';
+}
+
+/** Transformed input tiles → α² packed GEMMs → output transform (bias, relu clamp), by bands of tile rows. */
 function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
-  const TH = Math.ceil(g.OH / 2), TW = Math.ceil(g.OW / 2);
+  const variant = winogradVariant(g);
+  const e = variant === 'f43' ? 4 : 2, P = (e + 2) * (e + 2);
+  const TH = Math.ceil(g.OH / e), TW = Math.ceil(g.OW / e);
   const tiles = g.N * TH * TW;
-  const inPlane = tiles * g.C * 4, outPlane = tiles * g.Cout * 4;
-  const u = packWinograd(w, g.C, g.Cout, flip);
-  const v = scratch(0, 16 * inPlane);
-  const m = scratch(1, 16 * outPlane);
+  const u = packWinograd(w, g.C, g.Cout, flip, variant);
+  const v = scratch(0, P * tiles * g.C * 4);
+  const m = scratch(1, P * tiles * g.Cout * 4);
   const zero = zeroRow(g.C);
-  // Tiles: bands of Winograd tile rows (n, ty), each transformed in, multiplied (16 GEMMs on its
-  // tiles) and transformed out in one call — one pool run, no barrier between the steps.
   const rows = denseRows(tiles, g.C, g.Cout);
-  runCalls(split(g.N * TH, tiles * 16 * g.C * g.Cout, 1).map(([b, e]) => ({
-    kernel: 'winograd_f23_band',
-    args: [x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v, u, m, g.Cout, g.OH, g.OW, rows, bias ? bias.ptr : 0, y.ptr, ymin, ymax, b, e],
+  // Sub-bands: about 1 MiB of transformed tiles (in and out) at a time, so they stay in L2.
+  const rowBytes = P * TW * (g.C + g.Cout) * 4;
+  const rb = winogradTuning.rb || Math.max(1, Math.floor((1 << 20) / rowBytes));
+  const ncol = winogradTuning.ncol || 8;
+  // Tiles: bands of Winograd tile rows (n, ty), each transformed in, multiplied and transformed
+  // out in one call — one pool run, no barrier between the steps.
+  runCalls(split(g.N * TH, tiles * P * g.C * g.Cout, 1).map(([b, e]) => ({
+    kernel: variant === 'f43' ? 'winograd_f43_band' : 'winograd_f23_band',
+    args: [x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v, u, m, g.Cout, g.OH, g.OW, rows, bias ? bias.ptr : 0, y.ptr, ymin, ymax, b, e, rb, ncol],
   })));
 }
-
