@@ -52,14 +52,14 @@ export function winograd_f43_input_transform(
 
 /**
  * Y = Aᵀ·M·A + bias for the tiles of tile rows n·TH + ty in [r0, r1): M[ξ][t][c] (C = Cout channels;
- * overwritten: the column pass runs in place) → y NHWC [N, OH, OW, C], clamped to [ymin, ymax];
+ * overwritten: the column pass runs in place) → channels [0, C) of y NHWC [N, OH, OW, ys ≥ C], clamped to [ymin, ymax];
  * the parts of edge tiles beyond OH/OW are dropped. bias: C floats or 0.
  */
 export function winograd_f43_output_transform(
-  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ymin: f32, ymax: f32, r0: i32, r1: i32,
+  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, r0: i32, r1: i32,
 ): void {
   const plane = <usize>N * <usize>TH * <usize>TW * (<usize>C << 2);
-  const pixBytes = <usize>C << 2;
+  const pixBytes = <usize>ys << 2;
   let t: usize = <usize>r0 * <usize>TW;
   for (let r = r0; r < r1; r++) {
     const n = r / TH, oy = (r % TH) * 4;
@@ -67,7 +67,7 @@ export function winograd_f43_output_transform(
     for (let tx = 0; tx < TW; tx++) {
       const ox = tx * 4;
       const ncols = min(4, OW - ox);
-      const src = m + t * pixBytes;
+      const src = m + t * (<usize>C << 2);
       // Columns, in place: plane 6i + j ← (Aᵀ·M)[i][j], i < 4.
       for (let j = 0; j < 6; j++) {
         const q = src + <usize>j * plane;

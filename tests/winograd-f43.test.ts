@@ -4,8 +4,8 @@
 // every build: tests/winograd.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { init, tensor, tidy, conv2d, memoryStats, type Backend, type Tensor } from '../src/index.ts';
-import { convPolicy, winogradTuning } from '../src/ops/conv.ts';
+import { init, tensor, tidy, conv2d, fill, memoryStats, type Backend, type Tensor } from '../src/index.ts';
+import { convPolicy, conv2dInto, winogradTuning } from '../src/ops/conv.ts';
 import { allclose, randArray, rng } from './helpers.ts';
 import { conv2dRef } from './reference/conv.ts';
 
@@ -96,6 +96,32 @@ test('F(4×4) and F(2×2): bit-identical with 1, 2 and 3 threads and with any su
   }
   for (let k = 1; k < runs.length; k++) {
     for (let i = 0; i < runs[0].length; i++) assert.ok(same(runs[k][i], runs[0][i]), `run ${k} case ${i} differs from one thread`);
+  }
+});
+
+test('both variants write a channel slice of a wider output in place (concatenation), bit-identical to conv2d', async () => {
+  await init();
+  const r = rng(5);
+  for (const p of ['f23', 'f43'] as const) {
+    convPolicy.winograd = p;
+    try {
+      tidy(() => {
+        const [N, H, W, C, Cout, Ct, c0] = [2, 11, 9, 20, 13, 40, 17];
+        const x = tensor(randArray(r, N * H * W * C), [N, H, W, C]), w = tensor(randArray(r, 9 * C * Cout), [3, 3, C, Cout]), b = tensor(randArray(r, Cout), [Cout]);
+        const want = conv2d(x, w, { padding: 'same', bias: b, activation: 'relu' }).toArray();
+        const y = fill([N, H, W, Ct], 7);
+        conv2dInto(x, w, { padding: 'same', bias: b, activation: 'relu' }, y, c0);
+        const got = y.toArray();
+        for (let px = 0; px < N * H * W; px++) {
+          for (let c = 0; c < Ct; c++) {
+            const v = got[px * Ct + c], e = c >= c0 && c < c0 + Cout ? want[px * Cout + c - c0] : 7;
+            if (!Object.is(v, e)) assert.unreachable(`${p}: pixel ${px} channel ${c}: ${v} ≠ ${e}`);
+          }
+        }
+      });
+    } finally {
+      convPolicy.winograd = 'auto';
+    }
   }
 });
 

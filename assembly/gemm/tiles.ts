@@ -51,32 +51,33 @@ export function conv2d_filter_grad_nhwc_f32_im2col(
  * `tiles` tiles (src/ops/pack.ts denseRows), so a band's rows start at its first tile. The band runs
  * in sub-bands of `rb` tile rows (transformed tiles kept in cache), each GEMM in calls of `ncol`
  * output columns (a multiple of 8: the weight block stays in L1 across the sub-band's tiles).
+ * y: channels [0, Cout) of pixels `ys` floats apart (a channel slice of a wider tensor).
  * Neither changes any result: every output is the same sum in the same order.
  */
 export function winograd_f23_band(
   x: usize, N: i32, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize,
-  u: usize, m: usize, Cout: i32, OH: i32, OW: i32, rows: usize, bias: usize, y: usize, ymin: f32, ymax: f32, r0: i32, r1: i32,
+  u: usize, m: usize, Cout: i32, OH: i32, OW: i32, rows: usize, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, r0: i32, r1: i32,
   rb: i32, ncol: i32,
 ): void {
   for (let s0 = r0; s0 < r1; s0 += rb) {
     const s1 = min(r1, s0 + rb);
     winograd_f23_input_transform(x, N, H, W, C, TH, TW, pt, pl, zero, v, s0, s1);
     winogradGemms(16, N * TH * TW, C, Cout, v, u, m, rows, zero, s0 * TW, s1 * TW, ncol);
-    winograd_f23_output_transform(m, N, OH, OW, Cout, TH, TW, bias, y, ymin, ymax, s0, s1);
+    winograd_f23_output_transform(m, N, OH, OW, Cout, TH, TW, bias, y, ys, ymin, ymax, s0, s1);
   }
 }
 
 /** Winograd F(4×4, 3×3) for the tile rows [r0, r1): as winograd_f23_band, with 36 GEMMs (assembly/winograd-f43.ts). */
 export function winograd_f43_band(
   x: usize, N: i32, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize,
-  u: usize, m: usize, Cout: i32, OH: i32, OW: i32, rows: usize, bias: usize, y: usize, ymin: f32, ymax: f32, r0: i32, r1: i32,
+  u: usize, m: usize, Cout: i32, OH: i32, OW: i32, rows: usize, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, r0: i32, r1: i32,
   rb: i32, ncol: i32,
 ): void {
   for (let s0 = r0; s0 < r1; s0 += rb) {
     const s1 = min(r1, s0 + rb);
     winograd_f43_input_transform(x, N, H, W, C, TH, TW, pt, pl, zero, v, s0, s1);
     winogradGemms(36, N * TH * TW, C, Cout, v, u, m, rows, zero, s0 * TW, s1 * TW, ncol);
-    winograd_f43_output_transform(m, N, OH, OW, Cout, TH, TW, bias, y, ymin, ymax, s0, s1);
+    winograd_f43_output_transform(m, N, OH, OW, Cout, TH, TW, bias, y, ys, ymin, ymax, s0, s1);
   }
 }
 

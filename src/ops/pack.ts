@@ -192,19 +192,25 @@ export function packWinograd(w: Tensor, C: number, Cout: number, flip: boolean, 
     const f = rt().heap.f32();
     const src = w.ptr >>> 2;
     const planeFloats = blocks * blockFloats;
-    const gk = new Float64Array(9), t = new Float64Array(a * 3);
+    // Per input channel, vectorised over output channels: t = G·g (α×3 rows of Cout), U = t·Gᵀ.
+    const t = new Float64Array(a * 3 * Cout), u = new Float64Array(Cout);
     for (let c = 0; c < C; c++) {
-      for (let o = 0; o < Cout; o++) {
-        for (let k = 0; k < 9; k++) gk[k] = f[src + ((flip ? 8 - k : k) * C + c) * Cout + o];
-        // t = G·g (α×3), then U = t·Gᵀ (α×α).
+      t.fill(0);
+      for (let k = 0; k < 9; k++) {
+        const row = src + ((flip ? 8 - k : k) * C + c) * Cout, ky = (k / 3) | 0, kx = k % 3;
         for (let i = 0; i < a; i++) {
-          for (let j = 0; j < 3; j++) t[i * 3 + j] = G[i * 3] * gk[j] + G[i * 3 + 1] * gk[3 + j] + G[i * 3 + 2] * gk[6 + j];
+          const gi = G[i * 3 + ky];
+          if (gi === 0) continue;
+          const to = (i * 3 + kx) * Cout;
+          for (let o = 0; o < Cout; o++) t[to + o] += gi * f[row + o];
         }
-        const at = (ptr >>> 2) + (o >> 3) * blockFloats + 8 + c * 8 + (o & 7);
-        for (let i = 0; i < a; i++) {
-          for (let j = 0; j < a; j++) {
-            f[at + (i * a + j) * planeFloats] = t[i * 3] * G[j * 3] + t[i * 3 + 1] * G[j * 3 + 1] + t[i * 3 + 2] * G[j * 3 + 2];
-          }
+      }
+      for (let i = 0; i < a; i++) {
+        for (let j = 0; j < a; j++) {
+          const g0 = G[j * 3], g1 = G[j * 3 + 1], g2 = G[j * 3 + 2], t0 = i * 3 * Cout, t1 = t0 + Cout, t2 = t1 + Cout;
+          for (let o = 0; o < Cout; o++) u[o] = t[t0 + o] * g0 + t[t1 + o] * g1 + t[t2 + o] * g2;
+          const at = (ptr >>> 2) + (i * a + j) * planeFloats + 8 + c * 8;
+          for (let o = 0; o < Cout; o++) f[at + (o >> 3) * blockFloats + (o & 7)] = u[o];
         }
       }
     }
