@@ -52,11 +52,11 @@ export function winograd_f43_input_transform(
 
 /**
  * Y = Aᵀ·M·A + bias for the tiles of tile rows n·TH + ty in [r0, r1): M[ξ][t][c] (C = Cout channels;
- * overwritten: the column pass runs in place) → channels [0, C) of y NHWC [N, OH, OW, ys ≥ C], clamped to [ymin, ymax];
+ * overwritten: the column pass runs in place; only channels [c0, c1) are done) → channels [0, C) of y NHWC [N, OH, OW, ys ≥ C], clamped to [ymin, ymax];
  * the parts of edge tiles beyond OH/OW are dropped. bias: C floats or 0.
  */
 export function winograd_f43_output_transform(
-  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, r0: i32, r1: i32,
+  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, r0: i32, r1: i32, c0: i32, c1: i32,
 ): void {
   const plane = <usize>N * <usize>TH * <usize>TW * (<usize>C << 2);
   const pixBytes = <usize>ys << 2;
@@ -71,12 +71,12 @@ export function winograd_f43_output_transform(
       // Columns, in place: plane 6i + j ← (Aᵀ·M)[i][j], i < 4.
       for (let j = 0; j < 6; j++) {
         const q = src + <usize>j * plane;
-        transformA(q, plane * 6, C, q, plane * 6, 4, bias, ymin, ymax, false);
+        transformA(q, plane * 6, c0, c1, q, plane * 6, 4, bias, ymin, ymax, false);
       }
       // Rows: output pixel (oy + i, ox + j) ← ((Aᵀ·M)·A)[i][j] + bias, clamped.
       for (let i = 0; i < nrows; i++) {
         const yp = y + ((<usize>(n * OH + oy + i) * <usize>OW + <usize>ox) * pixBytes);
-        transformA(src + <usize>(6 * i) * plane, plane, C, yp, pixBytes, ncols, bias, ymin, ymax, true);
+        transformA(src + <usize>(6 * i) * plane, plane, c0, c1, yp, pixBytes, ncols, bias, ymin, ymax, true);
       }
       t++;
     }
@@ -120,18 +120,18 @@ export function winograd_f43_output_transform(
 }
 
 /**
- * Aᵀ·m for the six C-float rows at src + i·inStep → the first `count` of four outputs at
+ * Aᵀ·m for channels [c0, c1) of the six rows at src + i·inStep → the first `count` of four outputs at
  * out + i·outStep; with `final`, plus bias (when nonzero; bias advances with the channel) and clamped.
  */
 // @ts-ignore: decorator
 @inline function transformA(
-  src: usize, inStep: usize, C: i32, out: usize, outStep: usize, count: i32, bias: usize, ymin: f32, ymax: f32, final: bool,
+  src: usize, inStep: usize, c0: i32, c1: i32, out: usize, outStep: usize, count: i32, bias: usize, ymin: f32, ymax: f32, final: bool,
 ): void {
-  let c = 0;
+  let c = c0;
   if (ASC_FEATURE_SIMD) {
     const vmin = f32x4.splat(ymin), vmax = f32x4.splat(ymax);
     const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
-    for (; c + 4 <= C; c += 4) {
+    for (; c + 4 <= c1; c += 4) {
       const cb = <usize>c << 2;
       const s = src + cb;
       const m0 = v128.load(s), m1 = v128.load(s + inStep), m2 = v128.load(s + 2 * inStep);
@@ -153,7 +153,7 @@ export function winograd_f43_output_transform(
       if (count > 3) v128.store(o + 3 * outStep, y3);
     }
   }
-  for (; c < C; c++) {
+  for (; c < c1; c++) {
     const cb = <usize>c << 2;
     const s = src + cb;
     const m0 = load<f32>(s), m1 = load<f32>(s + inStep), m2 = load<f32>(s + 2 * inStep);

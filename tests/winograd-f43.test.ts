@@ -51,7 +51,10 @@ for (const build of ['relaxed-simd', 'scalar'] as Backend[]) {
 
 const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]));
 
-/** Both variants on shapes large enough to split into bands (partial tiles, batch, relu, relu6, no bias). */
+/**
+ * Both variants on shapes large enough to split into bands (partial tiles, batch, relu, relu6, no
+ * bias); the 7×7 ones are deep (weights outweigh the tiles), so threads split their output channels.
+ */
 function runAll(): Float32Array[] {
   const r = rng(9);
   const out: Float32Array[] = [];
@@ -60,6 +63,7 @@ function runAll(): Float32Array[] {
     [[1, 7, 7, 128], 128, { padding: 'same', activation: 'relu' }],
     [[3, 9, 11, 20], 36, { padding: 'valid', activation: 'relu6' }],
     [[1, 30, 29, 16], 17, { padding: [[0, 2], [1, 0]] }],
+    [[1, 7, 7, 96], 60, { padding: 'same', activation: 'relu6' }],
   ];
   for (const p of ['f23', 'f43'] as const) {
     convPolicy.winograd = p;

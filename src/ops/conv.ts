@@ -359,20 +359,39 @@ function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   const TH = Math.ceil(g.OH / e), TW = Math.ceil(g.OW / e);
   const tiles = g.N * TH * TW;
   const u = packWinograd(w, g.C, g.Cout, flip, variant);
-  const v = scratch(0, P * tiles * g.C * 4);
-  const m = scratch(1, P * tiles * g.Cout * 4);
   const zero = zeroRow(g.C);
   const rows = denseRows(tiles, g.C, g.Cout);
   // Sub-bands: about 1 MiB of transformed tiles (in and out) at a time, so they stay in L2 —
   // unless the weights outweigh all the transformed tiles (deep layers): every sub-band streams
   // the weights again, so then a band is one sub-band.
   const rowBytes = P * TW * (g.C + g.Cout) * 4, weightBytes = P * g.C * g.Cout * 4;
-  const rb = winogradTuning.rb || (weightBytes >= rowBytes * g.N * TH ? g.N * TH : Math.max(1, Math.floor((1 << 20) / rowBytes)));
+  const deep = weightBytes >= rowBytes * g.N * TH;
+  const rb = winogradTuning.rb || (deep ? g.N * TH : Math.max(1, Math.floor((1 << 20) / rowBytes)));
   const ncol = winogradTuning.ncol || 8;
+  const vBytes = P * tiles * g.C * 4;
+  const m = scratch(1, P * tiles * g.Cout * 4);
+  const kernel = variant === 'f43' ? 'winograd_f43_band' : 'winograd_f23_band';
+  const args = (v: number, r0: number, r1: number, n0: number, n1: number) => [
+    x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v, u, m, g.Cout, g.OH, g.OW, rows,
+    bias ? bias.ptr : 0, y.ptr, y.stride, ymin, ymax, r0, r1, rb, ncol, n0, n1,
+  ];
   // Tiles: bands of Winograd tile rows (n, ty), each transformed in, multiplied and transformed
-  // out in one call — one pool run, no barrier between the steps.
-  runCalls(split(g.N * TH, tiles * P * g.C * g.Cout, 1).map(([b, e]) => ({
-    kernel: variant === 'f43' ? 'winograd_f43_band' : 'winograd_f23_band',
-    args: [x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v, u, m, g.Cout, g.OH, g.OW, rows, bias ? bias.ptr : 0, y.ptr, y.stride, ymin, ymax, b, e, rb, ncol],
-  })));
+  // out in one call — one pool run, no barrier between the steps. Deep layers have few tile rows
+  // and weights that each band would stream again: there a tile is a range of output channels
+  // (8-column blocks, two per thread) over all tile rows, transforming the input into its
+  // thread's own copy of v.
+  const bands = split(g.N * TH, tiles * P * g.C * g.Cout, 1);
+  if (bands.length > 1 && deep) {
+    const threads = poolThreads(), blocks = Math.ceil(g.Cout / 8);
+    const per = Math.ceil(blocks / Math.min(blocks, 2 * threads));
+    const v = scratch(0, vBytes * threads);
+    const calls: Call[] = [];
+    for (let b0 = 0; b0 < blocks; b0 += per) {
+      calls.push({ kernel, args: args(v, 0, g.N * TH, b0 * 8, Math.min(g.Cout, (b0 + per) * 8)), scratch: [10], scratchStride: vBytes });
+    }
+    runCalls(calls);
+    return;
+  }
+  const v = scratch(0, vBytes);
+  runCalls(bands.map(([b, e]) => ({ kernel, args: args(v, b, e, 0, g.Cout) })));
 }
