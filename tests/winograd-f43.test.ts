@@ -31,7 +31,7 @@ for (const build of ['relaxed-simd', 'scalar'] as Backend[]) {
         const [N, H, W, C] = xs, s = 1 / Math.sqrt(9 * C);
         const xd = randArray(r, N * H * W * C), wd = randArray(r, 9 * C * Cout, -s, s), bd = randArray(r, Cout, -0.1, 0.1);
         const ref = conv2dRef({ data: xd, shape: xs }, { data: wd, shape: [3, 3, C, Cout] }, { s: [1, 1], d: [1, 1], pads: [[1, 1], [1, 1]], groups: 1, bias: bd });
-        const max = ref.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const max = Array.from(ref.data).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
         for (const p of policies) {
           convPolicy.winograd = p;
           tidy(() => {

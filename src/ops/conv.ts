@@ -335,13 +335,14 @@ function useWinograd(g: ConvGeometry, groups: number): boolean {
  * (one thread, weights cold as in a model), i.e. by max(tiles, 12). Measured (ms, batch 1, one
  * thread, weights cold, relaxed-simd, load ≈ 4.5 on the 2-vCPU VM):
  *
- *   layer (3×3 same)   direct   F(2×2)   F(4×4)   F(4×4) tiles   cost F(2×2) : F(4×4)
- *   56×56×64→64         5.19     3.44     2.17       196          12544 : 7056
- *   28×28×128→128       4.49     2.49     1.59        49           3136 : 1764
- *   14×14×256→256       7.98     3.79     3.85        16            784 : 576
- *   7×7×256→256         1.99     1.42     1.64         4            256 : 432
- *   7×7×512→512         6.33     4.20     4.58         4            256 : 432
+ *   layer (3×3 same)   direct   F(2×2)        F(4×4)        F(4×4) tiles   cost F(2×2) : F(4×4)
+ *   56×56×64→64         5.19     3.44          2.17             196          12544 : 7056
+ *   28×28×128→128       4.49     2.49          1.59              49           3136 : 1764
+ *   14×14×256→256       7.98     3.79 (2.63)   3.85 (2.55)       16            784 : 576
+ *   7×7×256→256         1.99     1.42          1.64               4            256 : 432
+ *   7×7×512→512         6.33     4.20 (4.35)   4.58 (5.01)        4            256 : 432
  *
+ * (In parentheses: a second run; the load moved the absolute times between runs, not the order.)
  * (7×7×512 with weights hot in cache: F(2×2) 2.91, F(4×4) 1.93 — in ResNet-18 they are not: the
  * whole model ran ×0.97 with F(4×4) there.) Direct only below 16 channels (the transforms do not pay).
  */
