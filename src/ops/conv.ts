@@ -7,7 +7,7 @@ import { expectOptions, expectTensor } from './check.js';
 import { poolThreads, runCalls, split } from './parallel.js';
 import type { Call } from '../runtime/pool.js';
 import {
-  denseRows, im2col, im2colChunk, packDepthwise, packGemm, packSingleChannel, packWinograd, padSingleChannel, plan,
+  denseRows, packDepthwise, packGemm, packSingleChannel, packWinograd, padImage, padSingleChannel, plan, directTaps,
 } from './pack.js';
 import {
   conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry,
@@ -179,7 +179,7 @@ export function runConv(
   const K = g.C / groups, Nc = g.Cout / groups;
   const plain = !g.transposed && g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1;
   const winograd = useWinograd(g, groups), depthwise = K === 1 && Nc === 1, single = plain && groups === 1 && g.C === 1;
-  const im2colPath = !g.transposed && K < 8 && g.KH * g.KW > 1;
+  const direct = !g.transposed && K < 8 && g.KH * g.KW > 1;
   const Ct = y.shape[y.rank - 1];
   if (Ct !== g.Cout && (winograd || depthwise || single || (act && !clamped && act.name !== 'linear'))) {
     const t = empty([g.N, g.OH, g.OW, g.Cout]);
@@ -195,7 +195,7 @@ export function runConv(
   if (winograd) runWinograd(g, x, w, bias, flip, ymin, ymax, y);
   else if (depthwise) runDepthwise(g, x, w, bias, flip, ymin, ymax, y);
   else if (single) runSingleChannel(g, x, w, bias, flip, ymin, ymax, y);
-  else if (im2colPath) runIm2col(g, x, w, bias, groups, flip, ymin, ymax, out);
+  else if (direct) runDirect(g, x, w, bias, groups, flip, ymin, ymax, out);
   else runIndirect(g, x, w, bias, groups, flip, ymin, ymax, out);
   if (act && !clamped) activateInPlace(y, act);
 }
@@ -235,45 +235,24 @@ function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null
 }
 
 /**
- * Few channels per tap (first layers): gather a chunk of im2col rows, so the GEMM runs with
- * K' = T·K on contiguous rows instead of a short loop per tap. The packed layout
- * [bias][T][K][8] is the same as [bias][1][T·K][8], so the weights are shared with the tap path.
+ * Few channels per tap (first layers): the direct kernel reads each output pixel's taps straight
+ * from the input (zero-padded once into scratch when the convolution pads), with the packed GEMM
+ * weights — no im2col buffer, no indirection. Tiles: 4-pixel multiples of output pixels, per group.
  */
-function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Out): void {
-  const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups, R = T * K;
+function runDirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Out): void {
+  const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups;
   const packed = packGemm(w, bias, groups, T, K, Nc, flip, false);
-  const blockBytes = Math.ceil(Nc / 8) * (8 + R * 8) * 4;
-  const chunk = im2colChunk(R);
+  const blockBytes = Math.ceil(Nc / 8) * (8 + T * K * 8) * 4;
+  const xp = padImage(g, x.ptr);
+  const tab = directTaps(g.KH, g.KW, K, g.C, xp.Wp, g.d[0], g.d[1]);
   const M = g.N * g.OH * g.OW;
-  const threads = split(M, M * R * Nc * groups, chunk).length > 1 ? poolThreads() : 1;
-  // One im2col buffer per thread (the pool adds thread × chunk bytes to the marked argument).
-  const colBytes = chunk * R * 4;
-  const col = scratch(2, colBytes * threads);
-  const rows = denseRows(chunk, R, y.stride);
-  const zero = zeroRow(1);
-  if (threads === 1) {
-    for (let gi = 0; gi < groups; gi++) {
-      for (let p0 = 0; p0 < M; p0 += chunk) {
-        const n = Math.min(chunk, M - p0);
-        im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
-        rt().kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * y.stride + gi * Nc) * 4, rows + chunk * 4, ymin, ymax);
-      }
-    }
-    return;
-  }
-  // Threads: a tile is one chunk — gather its rows, then the GEMM on them, in one kernel call.
   const calls: Call[] = [];
-  for (let gi = 0; gi < groups; gi++) {
-    for (let p0 = 0; p0 < M; p0 += chunk) {
-      const n = Math.min(chunk, M - p0);
-      calls.push({
-        kernel: 'conv2d_nhwc_f32_im2col_chunk',
-        args: [
-          x.ptr + gi * K * 4, g.H, g.W, g.C, K, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], p0, n, col,
-          Nc, rows, rows + chunk * 4, zero, packed + gi * blockBytes, y.ptr + (p0 * y.stride + gi * Nc) * 4, ymin, ymax,
-        ],
-        scratch: [17], scratchStride: colBytes,
-      });
+  for (const [b, e] of split(M, M * T * K * Nc * groups, 4)) {
+    for (let gi = 0; gi < groups; gi++) {
+      calls.push({ kernel: 'conv2d_nhwc_f32_direct', args: [
+        xp.ptr + gi * K * 4, xp.Hp, xp.Wp, g.C, g.OH, g.OW, g.s[0], g.s[1], T * K, tab,
+        Nc, packed + gi * blockBytes, y.ptr + gi * Nc * 4, y.stride, b, e, ymin, ymax,
+      ] });
     }
   }
   runCalls(calls);
