@@ -87,6 +87,24 @@ for (const build of BUILDS) {
   });
 }
 
+for (const build of BUILDS) {
+  test(`${build}: one input channel at stride 1 (full 6-channel blocks stored pixel-major): widths around 4 and 8, Cout around 6, clamps, bias`, async () => {
+    assert.is(await init({ backend: build }), build);
+    const r = rng(606);
+    for (let i = 0; i < 60; i++) {
+      const c: Case = {
+        N: randInt(r, 1, 3), H: randInt(r, 1, 9), W: randInt(r, 1, 19), C: 1, Cout: pick(r, [1, 5, 6, 7, 11, 12, 13, 18, 19]),
+        KH: randInt(r, 1, 5), KW: randInt(r, 1, 5), groups: 1, s: [1, 1], d: [1, 1],
+        mode: pick(r, ['valid', 'same', 'full'] as const), flip: r() < 0.25, bias: r() < 0.6, act: pick(r, [undefined, 'relu', 'relu6'] as const),
+      };
+      const pads = padsOf(c.mode, c.H, c.W, [c.KH, c.KW], c.s, c.d);
+      if (c.KH > c.H + pads[0][0] + pads[0][1] || c.KW > c.W + pads[1][0] + pads[1][1]) continue;
+      const xd = randArray(r, c.N * c.H * c.W), wd = randArray(r, c.KH * c.KW * c.Cout), bd = randArray(r, c.Cout, -3, 7);
+      tidy(() => allclose(run(c, xd, wd, bd).toArray(), reference(c, xd, wd, bd).data, `${build} case ${i}: ${JSON.stringify(c)}`, 1e-4, tol(c.KH * c.KW)));
+    }
+  });
+}
+
 test('direct path: conv1d, and conv2d into a channel slice of a wider output', async () => {
   await init();
   const r = rng(77);
