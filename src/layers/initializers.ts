@@ -28,14 +28,42 @@ export function initializeTensor(t: Tensor, init: Initializer | number, fanIn: n
   throw new ArgumentError(`initializer must be one of ${INITIALIZERS.join(', ')}, got ${JSON.stringify(init)}`);
 }
 
+/**
+ * How many numbers initializeTensor draws from the stream for `size` elements (uniform: one per
+ * element, normal: two, constants: none).
+ */
+export function initializerDraws(init: Initializer | number, size: number): number {
+  if (init === 'glorotUniform' || init === 'heUniform') return size;
+  if (init === 'glorotNormal' || init === 'heNormal') return 2 * size;
+  return 0;
+}
+
+/** A seeded stream that can also skip n draws in O(1) (the state is a counter). */
+export interface SeededRandom {
+  (): number;
+  skip(n: number): void;
+}
+
+/** Advance a stream by n draws: in O(1) for a seeded stream, else by drawing. */
+export function skipDraws(random: () => number, n: number): void {
+  const skip = (random as Partial<SeededRandom>).skip;
+  if (typeof skip === 'function') skip(n);
+  else for (let i = 0; i < n; i++) random();
+}
+
 /** Mulberry32: the seeded stream initialisers, shuffling and dropout masks draw from. */
-export function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): SeededRandom {
   let a = seed >>> 0;
-  return () => {
+  const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  // n draws add n·0x6d2b79f5 to the counter (mod 2^32), in chunks below 2^31 for Math.imul.
+  const skip = (n: number): void => {
+    for (let left = n; left > 0; left -= 0x40000000) a = (a + Math.imul(Math.min(left, 0x40000000), 0x6d2b79f5)) >>> 0;
+  };
+  return Object.assign(next, { skip });
 }

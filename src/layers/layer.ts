@@ -1,6 +1,6 @@
 import { ArgumentError, ShapeError, SimdcnnError, fmtShape } from '../errors.js';
 import { empty, type Tensor } from '../tensor.js';
-import { initializeTensor, type Initializer } from './initializers.js';
+import { initializeTensor, initializerDraws, skipDraws, type Initializer } from './initializers.js';
 import type { SymbolicTensor } from '../model/symbolic.js';
 
 // A layer owns its parameters and computes one output from one or more inputs. Shapes here
@@ -82,6 +82,12 @@ export abstract class Layer {
   owner: object | null = null;
   /** The nodes this layer was applied at (symbolic graph). @internal */
   readonly applications: SymbolicTensor[] = [];
+  /**
+   * Set by a loader whose setWeights follows the build (ONNX, tfjs, loadModel): the build then
+   * allocates the parameters zeroed and skips the random draws instead of making them (the model's
+   * stream ends where an ordinary build leaves it). Cleared by the build. @internal
+   */
+  weightsFollow = false;
   private built = false;
 
   constructor(name?: unknown) {
@@ -135,13 +141,18 @@ export abstract class Layer {
         this.params.push(t);
         this.paramNames.push(s.name);
         this.paramTrainable.push(s.trainable ?? true);
-        initializeTensor(t, s.init, s.fanIn, s.fanOut, random);
+        if (!this.weightsFollow) initializeTensor(t, s.init, s.fanIn, s.fanOut, random);
+        else {
+          t.view().fill(0);
+          skipDraws(random, initializerDraws(s.init, t.size));
+        }
       }
     } catch (e) {
       this.dispose();
       throw e;
     }
     this.built = true;
+    this.weightsFollow = false;
   }
 
   /** Trainable parameter count (moving statistics included, as Keras counts them). */

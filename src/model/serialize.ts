@@ -196,6 +196,8 @@ function loadSaved(saved: unknown, options: { seed?: number }): Model {
   if (bytes >= MAX_BYTES) throw new FormatError(`${op}: the model declares ${bytes} bytes of parameters (limit ${MAX_BYTES})`);
   const w = toArrayBuffer(op, s.weights);
   if (w.byteLength !== bytes) throw new ShapeError(`${op}: the weights hold ${w.byteLength} bytes but the model's parameters need ${bytes}${w.byteLength < bytes ? ' (truncated file?)' : ''}`);
+  // unpackWeights fills every parameter: the build skips the random initialisation.
+  for (const l of byName.values()) l.weightsFollow = true;
   const model = new Model({ inputs: ins, outputs: outs.length === 1 ? outs[0] : outs, name, seed: options.seed });
   try {
     unpackWeights(model.layers, w, index, op);

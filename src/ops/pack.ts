@@ -208,7 +208,11 @@ const WINOGRAD_G = {
 
 /**
  * U[ξ] = (G·g·Gᵀ)[ξ] for every (cin, cout), in float64, packed for the GEMM as α² planes (α = 4 for
- * F(2×2), 6 for F(4×4)) of ⌈Cout/8⌉ blocks [bias 8 (zeros)][Cin][8].
+ * F(2×2), 6 for F(4×4)) of ⌈Cout/8⌉ blocks [bias 8 (zeros)][Cin][8]. Per (cin, cout), in locals,
+ * from the 9 taps (each read along cout, contiguous): t = G·g (α×3; terms with a zero coefficient
+ * skipped, summed in tap-row order from +0), U[i][j] = t[i][0]·G[j][0] + t[i][1]·G[j][1] +
+ * t[i][2]·G[j][2]. That order of f64 operations fixes the packed bits, which must not change
+ * (tests/pack-winograd.test.ts keeps the first implementation as the reference).
  */
 export function packWinograd(w: Tensor, C: number, Cout: number, flip: boolean, variant: 'f23' | 'f43'): number {
   const G = WINOGRAD_G[variant], a = G.length / 3, P = a * a;
@@ -216,36 +220,35 @@ export function packWinograd(w: Tensor, C: number, Cout: number, flip: boolean, 
   const blockFloats = 8 + C * 8;
   return derived(w, `winograd-${variant}:${flip ? 1 : 0}`, `${w.version}`, P * blocks * blockFloats * 4, (ptr) => {
     const f = rt().heap.f32();
-    const src = w.ptr >>> 2;
+    const src = w.ptr >>> 2, base = ptr >>> 2;
     const planeFloats = blocks * blockFloats;
-    // Per input channel, vectorised over output channels: t = G·g (α×3 rows of Cout), U = t·Gᵀ.
-    const t = new Float64Array(a * 3 * Cout), u = new Float64Array(Cout);
+    const Gs = Float64Array.from(G);
+    // Tap k of (c, o) is at q + k·dr (the taps reversed when flipped).
+    const dr = (flip ? -1 : 1) * C * Cout;
     for (let c = 0; c < C; c++) {
-      t.fill(0);
-      for (let k = 0; k < 9; k++) {
-        const row = src + ((flip ? 8 - k : k) * C + c) * Cout, ky = (k / 3) | 0, kx = k % 3;
+      const r0 = src + ((flip ? 8 : 0) * C + c) * Cout;
+      for (let o = 0; o < Cout; o++) {
+        const q = r0 + o;
+        const g0 = f[q], g1 = f[q + dr], g2 = f[q + 2 * dr], g3 = f[q + 3 * dr], g4 = f[q + 4 * dr];
+        const g5 = f[q + 5 * dr], g6 = f[q + 6 * dr], g7 = f[q + 7 * dr], g8 = f[q + 8 * dr];
+        let at = base + 8 + c * 8 + (o >> 3) * blockFloats + (o & 7);
         for (let i = 0; i < a; i++) {
-          const gi = G[i * 3 + ky];
-          if (gi === 0) continue;
-          const to = (i * 3 + kx) * Cout;
-          for (let o = 0; o < Cout; o++) t[to + o] += gi * f[row + o];
-        }
-      }
-      for (let i = 0; i < a; i++) {
-        for (let j = 0; j < a; j++) {
-          const g0 = G[j * 3], g1 = G[j * 3 + 1], g2 = G[j * 3 + 2], t0 = i * 3 * Cout, t1 = t0 + Cout, t2 = t1 + Cout;
-          for (let o = 0; o < Cout; o++) u[o] = t[t0 + o] * g0 + t[t1 + o] * g1 + t[t2 + o] * g2;
-          const at = (ptr >>> 2) + (i * a + j) * planeFloats + 8 + c * 8;
-          for (let o = 0; o < Cout; o++) f[at + (o >> 3) * blockFloats + (o & 7)] = u[o];
+          // Row i of t = G·g: a zero coefficient's term is skipped, not added.
+          const G0 = Gs[i * 3], G1 = Gs[i * 3 + 1], G2 = Gs[i * 3 + 2];
+          let t0 = 0, t1 = 0, t2 = 0;
+          if (G0 !== 0) { t0 += G0 * g0; t1 += G0 * g1; t2 += G0 * g2; }
+          if (G1 !== 0) { t0 += G1 * g3; t1 += G1 * g4; t2 += G1 * g5; }
+          if (G2 !== 0) { t0 += G2 * g6; t1 += G2 * g7; t2 += G2 * g8; }
+          for (let j = 0; j < a; j++, at += planeFloats) f[at] = t0 * Gs[j * 3] + t1 * Gs[j * 3 + 1] + t2 * Gs[j * 3 + 2];
         }
       }
     }
-    // Bias rows and the columns past Cout stay zero.
+    // Bias rows and the columns past Cout are zero.
     for (let xi = 0; xi < P; xi++) {
       for (let blk = 0; blk < blocks; blk++) {
-        const b0 = (ptr >>> 2) + xi * planeFloats + blk * blockFloats;
+        const b0 = base + xi * planeFloats + blk * blockFloats;
         f.fill(0, b0, b0 + 8);
-        for (let o = Cout; o < blk * 8 + 8; o++) for (let c = 0; c < C; c++) f[b0 + 8 + c * 8 + (o & 7)] = 0;
+        if (blk * 8 + 8 > Cout) for (let c = 0; c < C; c++) f.fill(0, b0 + 8 + c * 8 + (Cout & 7), b0 + 16 + c * 8);
       }
     }
   });

@@ -261,6 +261,8 @@ function readTensor(r: ProtoReader, path: string): RawTensor {
   return t;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Validate a tensor's description against its data, then (only then) allocate and copy it. */
 function materialise(r: ProtoReader, t: RawTensor): Tensor {
   const label = t.name ? `tensor '${t.name}'` : 'tensor';
@@ -306,7 +308,10 @@ function materialise(r: ProtoReader, t: RawTensor): Tensor {
   const dims = t.dims.slice();
   if (dtype === 'float32') {
     const data = new Float32Array(count);
-    if (t.raw) {
+    if (t.raw && LITTLE_ENDIAN) {
+      // The bytes are the array (one copy, aligned or not).
+      new Uint8Array(data.buffer).set(t.raw);
+    } else if (t.raw) {
       const v = new DataView(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength);
       for (let k = 0; k < count; k++) data[k] = v.getFloat32(4 * k, true);
     } else {

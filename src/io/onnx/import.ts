@@ -68,7 +68,10 @@ export async function loadOnnx(bytes: Uint8Array | ArrayBuffer, options: LoadOnn
     }
     const args = spec.inputs.map((v) => values.get(v)!);
     values.set(spec.output, layer.apply(args.length === 1 && layer.arity === 1 ? args[0] : args));
-    if (spec.weights?.length) withWeights.push([layer, spec.weights]);
+    if (spec.weights?.length) {
+      withWeights.push([layer, spec.weights]);
+      layer.weightsFollow = true;
+    }
   }
   const outputs = mapped.outputs.map((o) => values.get(o)!);
   const m = makeModel({

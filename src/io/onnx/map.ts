@@ -211,6 +211,26 @@ function spatial(node: Node, name: string, v: number[] | undefined, fallback: nu
 
 const padPairs = (p: number[]): [[number, number], [number, number]] => [[p[0], p[2]], [p[1], p[3]]];
 
+/**
+ * ONNX [A, B, T] (T = KH·KW taps) → [T, B, A]: conv [Cout, Cin/g, ..] → [KH, KW, Cin/g, Cout],
+ * ConvTranspose [Cin, Cout/g, ..] → [KH, KW, Cout/g, Cin]. Tiled over 16 values of a: per b, the
+ * tile reads 16 runs of T contiguous floats and writes T runs of 16 contiguous floats.
+ */
+function transposeTaps(W: Float32Array, A: number, B: number, T: number): Float32Array {
+  const k = new Float32Array(W.length);
+  const BT = B * T, BA = B * A;
+  for (let a0 = 0; a0 < A; a0 += 16) {
+    const a1 = Math.min(A, a0 + 16);
+    for (let b = 0; b < B; b++) {
+      for (let a = a0; a < a1; a++) {
+        let r = a * BT + b * T, d = b * A + a;
+        for (let t = 0; t < T; t++, d += BA) k[d] = W[r++];
+      }
+    }
+  }
+  return k;
+}
+
 function convSpec(node: Node, xs: number[], wt: Tensor, bias: Float32Array | null): Spec {
   if (xs.length !== 4) throw new ArgumentError(`${where(node)}: input of rank ${xs.length}; simdcnn imports 2-D convolutions (rank 4) only`);
   const W = floatTensor(node, wt);
@@ -223,20 +243,14 @@ function convSpec(node: Node, xs: number[], wt: Tensor, bias: Float32Array | nul
   if (node.opType === 'ConvTranspose') {
     // ONNX [Cin, Cout/g, KH, KW] → simdcnn [KH, KW, Cout/g, Cin].
     const { pads, outputPadding } = resolveConvTransposePads(node, xs.slice(2), [KH, KW], strides, dil);
-    const k = new Float32Array(W.length);
-    for (let i = 0; i < A; i++) for (let o = 0; o < B; o++) for (let h = 0; h < KH; h++) for (let w = 0; w < KW; w++) {
-      k[((h * KW + w) * B + o) * A + i] = W[((i * B + o) * KH + h) * KW + w];
-    }
+    const k = transposeTaps(W, A, B, KH * KW);
     return ['conv2dTranspose', {
       filters: B * group, kernelSize: [KH, KW], strides, padding: padPairs(pads), outputPadding, dilationRate: dil, groups: group, useBias: !!bias,
     }, weights(k)];
   }
   // ONNX [Cout, Cin/g, KH, KW] → simdcnn [KH, KW, Cin/g, Cout] (depthwise: [KH, KW, 1, C·dm], the same formula).
   const pads = resolvePads(node, xs.slice(2), [KH, KW], strides, dil);
-  const k = new Float32Array(W.length);
-  for (let o = 0; o < A; o++) for (let i = 0; i < B; i++) for (let h = 0; h < KH; h++) for (let w = 0; w < KW; w++) {
-    k[((h * KW + w) * B + i) * A + o] = W[((o * B + i) * KH + h) * KW + w];
-  }
+  const k = transposeTaps(W, A, B, KH * KW);
   const common = { kernelSize: [KH, KW], strides, padding: padPairs(pads), dilationRate: dil, useBias: !!bias };
   if (group > 1 && group === Cin && B === 1) return ['depthwiseConv2d', { ...common, depthMultiplier: A / Cin }, weights(k)];
   return ['conv2d', { filters: A, ...common, ...(group > 1 ? { groups: group } : {}) }, weights(k)];

@@ -24,6 +24,7 @@ export async function loadLayersModel(modelJson: unknown, weights: unknown): Pro
   const find = weightFinder(entries);
   const graph = buildGraph(topology, (layer, weight) => find(layer, weight)?.shape);
   const assignments = matchWeights(graph.converted, entries, find);
+  for (const [layer] of assignments) layer.weightsFollow = true;
   const m = model({ inputs: graph.inputs.length === 1 ? graph.inputs[0] : graph.inputs, outputs: graph.outputs.length === 1 ? graph.outputs[0] : graph.outputs, name: topology.name || undefined });
   try {
     for (const [layer, values] of assignments) layer.setWeights(values);

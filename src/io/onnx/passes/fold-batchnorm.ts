@@ -3,8 +3,9 @@
 // Conditions: the convolution's output is read by the BatchNormalization only (and is not a graph
 // output), the weights, bias and the four BatchNormalization tensors are float32 initializers, and
 // the BatchNormalization is in inference mode (no running-statistics outputs read, training_mode 0).
-// Arithmetic in f64, rounded once to f32. New initializers are made (the originals may be shared);
-// initializers nothing reads any more are dropped. A BatchNormalization that cannot be folded stays.
+// Arithmetic in f64, rounded once to f32, in one pass over W: in place when the conv is the weights'
+// only reader, else into a new array (the originals may be shared); a new initializer name either
+// way, and initializers nothing reads any more are dropped. A BatchNormalization that cannot be folded stays.
 import { attrFloat, attrInt, nameAllocator, pruneInitializers, readers, type Graph, type Node, type Tensor } from '../ir.js';
 
 function floatInit(graph: Graph, name: string | undefined): Tensor | null {
@@ -20,6 +21,9 @@ export function foldBatchNorm(graph: Graph): number {
   for (const n of graph.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
   const gone = new Set<Node>();
   const freshName = nameAllocator(graph);
+  // Arrays two initializers share (folding may alias values): never scaled in place.
+  const seen = new Set<unknown>(), shared = new Set<unknown>();
+  for (const t of graph.initializers.values()) (seen.has(t.data) ? shared : seen).add(t.data);
   for (const bn of graph.nodes) {
     if (bn.opType !== 'BatchNormalization' || bn.domain) continue;
     if (attrInt(bn, 'training_mode', 0) !== 0) continue;
@@ -38,28 +42,36 @@ export function foldBatchNorm(graph: Graph): number {
     if ([gamma, beta, mean, variance].some((t) => t.data.length !== channels) || (b && b.data.length !== channels)) continue;
     const eps = attrFloat(bn, 'epsilon', 1e-5);
     const scale = new Float64Array(channels);
-    for (let c = 0; c < channels; c++) scale[c] = gamma.data[c] / Math.sqrt(variance.data[c] + eps);
+    const gd = gamma.data, vd = variance.data;
+    for (let c = 0; c < channels; c++) scale[c] = gd[c] / Math.sqrt(vd[c] + eps);
 
+    // One pass over W; in place when nothing else reads the weights (they are then this fold's own).
     const wd = w.data as Float32Array;
-    const folded = new Float32Array(wd.length);
+    const wReaders = read.get(conv.inputs[1]) ?? [];
+    const own = wReaders.length === 1 && !outputs.has(conv.inputs[1]) && !shared.has(wd);
+    const folded = own ? wd : new Float32Array(wd.length);
     const inner = w.dims.slice(2).reduce((a, d) => a * d, 1);
     if (!transposed) {
       // W [M, C/g, kH, kW]: output channel m is the outermost axis.
       const per = wd.length / channels;
-      for (let m = 0; m < channels; m++) for (let k = 0; k < per; k++) folded[m * per + k] = wd[m * per + k] * scale[m];
+      for (let m = 0, at = 0; m < channels; m++) {
+        const s = scale[m];
+        for (const end = at + per; at < end; at++) folded[at] = wd[at] * s;
+      }
     } else {
       // W [C, M/g, kH, kW]: input channel ci (group ci / (C/g)) and j give output channel g·(M/g) + j.
       const cin = w.dims[0], mg = w.dims[1], cg = cin / group;
-      for (let ci = 0; ci < cin; ci++) {
+      for (let ci = 0, at = 0; ci < cin; ci++) {
         const g = Math.floor(ci / cg);
         for (let j = 0; j < mg; j++) {
-          const s = scale[g * mg + j], base = (ci * mg + j) * inner;
-          for (let k = 0; k < inner; k++) folded[base + k] = wd[base + k] * s;
+          const s = scale[g * mg + j];
+          for (const end = at + inner; at < end; at++) folded[at] = wd[at] * s;
         }
       }
     }
     const bias = new Float32Array(channels);
-    for (let c = 0; c < channels; c++) bias[c] = ((b ? b.data[c] : 0) - mean.data[c]) * scale[c] + beta.data[c];
+    const bd = b ? b.data : null, md = mean.data, betad = beta.data;
+    for (let c = 0; c < channels; c++) bias[c] = ((bd ? bd[c] : 0) - md[c]) * scale[c] + betad[c];
 
     const wName = freshName(`${conv.inputs[1]}_bn`);
     graph.initializers.set(wName, { name: wName, dims: w.dims.slice(), dtype: 'float32', data: folded });
