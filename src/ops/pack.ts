@@ -222,7 +222,12 @@ export function packWinograd(w: Tensor, C: number, Cout: number, flip: boolean, 
     const f = rt().heap.f32();
     const src = w.ptr >>> 2, base = ptr >>> 2;
     const planeFloats = blocks * blockFloats;
-    const Gs = Float64Array.from(G);
+    const Gs = new Float64Array(18);
+    Gs.set(G);
+    // Column j of Gᵀ in locals (rows past α unused), so the α stores of row i are unrolled.
+    const H00 = Gs[0], H01 = Gs[1], H02 = Gs[2], H10 = Gs[3], H11 = Gs[4], H12 = Gs[5], H20 = Gs[6], H21 = Gs[7], H22 = Gs[8];
+    const H30 = Gs[9], H31 = Gs[10], H32 = Gs[11], H40 = Gs[12], H41 = Gs[13], H42 = Gs[14], H50 = Gs[15], H51 = Gs[16], H52 = Gs[17];
+    const p = planeFloats, six = a === 6;
     // Tap k of (c, o) is at q + k·dr (the taps reversed when flipped).
     const dr = (flip ? -1 : 1) * C * Cout;
     for (let c = 0; c < C; c++) {
@@ -232,14 +237,22 @@ export function packWinograd(w: Tensor, C: number, Cout: number, flip: boolean, 
         const g0 = f[q], g1 = f[q + dr], g2 = f[q + 2 * dr], g3 = f[q + 3 * dr], g4 = f[q + 4 * dr];
         const g5 = f[q + 5 * dr], g6 = f[q + 6 * dr], g7 = f[q + 7 * dr], g8 = f[q + 8 * dr];
         let at = base + 8 + c * 8 + (o >> 3) * blockFloats + (o & 7);
-        for (let i = 0; i < a; i++) {
+        for (let i = 0; i < a; i++, at += a * p) {
           // Row i of t = G·g: a zero coefficient's term is skipped, not added.
           const G0 = Gs[i * 3], G1 = Gs[i * 3 + 1], G2 = Gs[i * 3 + 2];
           let t0 = 0, t1 = 0, t2 = 0;
           if (G0 !== 0) { t0 += G0 * g0; t1 += G0 * g1; t2 += G0 * g2; }
           if (G1 !== 0) { t0 += G1 * g3; t1 += G1 * g4; t2 += G1 * g5; }
           if (G2 !== 0) { t0 += G2 * g6; t1 += G2 * g7; t2 += G2 * g8; }
-          for (let j = 0; j < a; j++, at += planeFloats) f[at] = t0 * Gs[j * 3] + t1 * Gs[j * 3 + 1] + t2 * Gs[j * 3 + 2];
+          // U[i][j] = t·(row j of G), plane i·α + j.
+          f[at] = t0 * H00 + t1 * H01 + t2 * H02;
+          f[at + p] = t0 * H10 + t1 * H11 + t2 * H12;
+          f[at + 2 * p] = t0 * H20 + t1 * H21 + t2 * H22;
+          f[at + 3 * p] = t0 * H30 + t1 * H31 + t2 * H32;
+          if (six) {
+            f[at + 4 * p] = t0 * H40 + t1 * H41 + t2 * H42;
+            f[at + 5 * p] = t0 * H50 + t1 * H51 + t2 * H52;
+          }
         }
       }
     }

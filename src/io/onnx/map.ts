@@ -267,9 +267,15 @@ function denseSpec(node: Node, xs: number[], bt: Tensor, ct: Tensor | null, rows
   const K = transB ? bt.dims[1] : bt.dims[0], U = transB ? bt.dims[0] : bt.dims[1];
   if (K !== xs[1]) throw new ArgumentError(`${where(node)}: weights [${bt.dims}] do not fit input features ${xs[1]}`);
   const kernel = new Float32Array(K * U);
-  for (let r = 0; r < K; r++) {
-    const src = rows ? rows[r] : r;
-    for (let u = 0; u < U; u++) kernel[r * U + u] = alpha * (transB ? Bm[u * K + src] : Bm[src * U + u]);
+  // Row r of the kernel is row rows[r] of B (or of Bᵀ, read in tiles of 16 columns of B).
+  for (let u0 = 0; u0 < U; u0 += transB ? 16 : U) {
+    const u1 = transB ? Math.min(U, u0 + 16) : U;
+    for (let r = 0; r < K; r++) {
+      const src = rows ? rows[r] : r;
+      let d = r * U + u0;
+      if (transB) for (let u = u0, at = u0 * K + src; u < u1; u++, at += K) kernel[d++] = alpha * Bm[at];
+      else for (let u = 0, at = src * U; u < U; u++) kernel[d++] = alpha * Bm[at++];
+    }
   }
   if (!ct) return ['dense', { units: U, useBias: false }, [kernel]];
   const C = floatTensor(node, ct);
