@@ -19,22 +19,25 @@ import { clampFast, clampf } from './simd';
 // error 9e-16). In 2-D: U = G·g·Gᵀ (host, src/ops/pack.ts), V = Bᵀ·d·B and Y = Aᵀ·M·A here, each
 // as two passes of the 1-D transform: columns into the 36 transformed planes, then rows in place —
 // the planes of a tile are its own scratch, so no buffer is shared between threads.
-// Transformed data layout as F(2×2): [ξ = 0..35][tile][channel], tiles ordered (n, ty, tx).
+// Transformed data layout as F(2×2): [ξ = 0..35][tile][channel], tiles ordered (n, ty, tx) from a
+// sub-band's first.
 
 /**
- * V[ξ][t][c] for the 6×6 input tiles t = (n, ty, tx) of tile rows n·TH + ty in [r0, r1), starting at
- * (4·ty − pt, 4·tx − pl); pixels outside the input read `zero` (≥ C zeros). x NHWC [N, H, W, C].
+ * V[ξ][t − t0][c] for the 6×6 input tiles t = (n·TH + ty)·TW + tx in [t0, t1) (planes `plane` bytes
+ * apart), starting at (4·ty − pt, 4·tx − pl); pixels outside the input read `zero` (≥ C zeros).
+ * x NHWC [N, H, W, C].
  */
 export function winograd_f43_input_transform(
-  x: usize, N: i32, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize, r0: i32, r1: i32,
+  x: usize, plane: usize, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize, t0: i32, t1: i32,
 ): void {
-  const plane = <usize>N * <usize>TH * <usize>TW * (<usize>C << 2);
   const pixBytes = <usize>C << 2;
-  let t: usize = <usize>r0 * <usize>TW;
-  for (let r = r0; r < r1; r++) {
+  let t: usize = 0;
+  for (let g = t0; g < t1; g++) {
+    const r = g / TW;
     const n = r / TH, iy0 = (r % TH) * 4 - pt;
     const base = x + <usize>n * <usize>H * <usize>W * pixBytes;
-    for (let tx = 0; tx < TW; tx++) {
+    {
+      const tx = g - r * TW;
       const ix0 = tx * 4 - pl;
       const out = v + t * pixBytes;
       // Columns: plane 6i + j ← (Bᵀ·d)[i][j].
@@ -55,20 +58,22 @@ export function winograd_f43_input_transform(
 }
 
 /**
- * Y = Aᵀ·M·A + bias for the tiles of tile rows n·TH + ty in [r0, r1): M[ξ][t][c] (C = Cout channels;
+ * Y = Aᵀ·M·A + bias for the tiles t in [t0, t1) (as the input transform): M[ξ][t − t0][c] (planes
+ * `plane` bytes apart; C = Cout channels;
  * overwritten: the column pass runs in place; only channels [c0, c1) are done) → channels [0, C) of y NHWC [N, OH, OW, ys ≥ C], clamped to [ymin, ymax];
  * the parts of edge tiles beyond OH/OW are dropped. bias: C floats or 0.
  */
 export function winograd_f43_output_transform(
-  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, r0: i32, r1: i32, c0: i32, c1: i32,
+  m: usize, plane: usize, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, t0: i32, t1: i32, c0: i32, c1: i32,
 ): void {
-  const plane = <usize>N * <usize>TH * <usize>TW * (<usize>C << 2);
   const pixBytes = <usize>ys << 2;
-  let t: usize = <usize>r0 * <usize>TW;
-  for (let r = r0; r < r1; r++) {
+  let t: usize = 0;
+  for (let g = t0; g < t1; g++) {
+    const r = g / TW;
     const n = r / TH, oy = (r % TH) * 4;
     const nrows = min(4, OH - oy);
-    for (let tx = 0; tx < TW; tx++) {
+    {
+      const tx = g - r * TW;
       const ox = tx * 4;
       const ncols = min(4, OW - ox);
       const src = m + t * (<usize>C << 2);
