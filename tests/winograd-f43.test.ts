@@ -66,6 +66,7 @@ function runAll(): Float32Array[] {
     [[1, 7, 7, 96], 60, { padding: 'same', activation: 'relu6' }],
     // Deep with threads (weights outweigh the 16 tiles): input transformed once, then channels split.
     [[1, 13, 14, 50], 40, { padding: 'same' }],
+    [[1, 5, 6, 64], 48, { padding: 'same' }], // deep, 4 tiles at F(4×4): channels still split
   ];
   for (const p of ['f23', 'f43'] as const) {
     convPolicy.winograd = p;

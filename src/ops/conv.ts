@@ -369,7 +369,8 @@ function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   const ncol = winogradTuning.ncol || 8;
   // Deep layers (7×7 and 14×14 maps at batch 1): the weights outweigh all the transformed tiles.
   const deep = P * g.C * g.Cout >= P * (g.C + g.Cout) * tiles;
-  const parallel = split(tiles, tiles * P * g.C * g.Cout, 4).length > 1;
+  // Threads split tiles (4-tile GEMM blocks), or on deep layers 8-column blocks of output channels.
+  const parallel = split(deep ? Math.ceil(g.Cout / 8) : tiles, tiles * P * g.C * g.Cout, deep ? 1 : 4).length > 1;
   if (parallel && deep) {
     // Split the few tiles and every band streams all the weights: transform the input once (tiles
     // split over threads), then split output channels (8-column blocks, two ranges per thread),
