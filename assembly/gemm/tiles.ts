@@ -10,19 +10,6 @@ import { winograd_f43_input_transform, winograd_f43_output_transform } from '../
 // as the host's loop on one thread, so results are bit-identical.
 
 /**
- * One im2col chunk of a convolution: gather rows m0 .. m0+P−1 into col, then the packed GEMM on
- * them into y (rows/rowsOut: the dense row indirection, src/ops/pack.ts denseRows).
- */
-export function conv2d_nhwc_f32_im2col_chunk(
-  x: usize, H: i32, W: i32, Cs: i32, K: i32, OH: i32, OW: i32, KH: i32, KW: i32,
-  sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, m0: i32, P: i32, col: usize,
-  N: i32, rows: usize, rowsOut: usize, zero: usize, w: usize, y: usize, ymin: f32, ymax: f32,
-): void {
-  im2col_nhwc_f32(x, H, W, Cs, K, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, m0, P, col);
-  igemm_f32_4x8(P, N, KH * KW * K, 1, col, rows, zero, w, y, rowsOut, ymin, ymax);
-}
-
-/**
  * Filter gradient over output pixels [0, M) in chunks of `chunk` (the reduction order is fixed by
  * the chunk, never by the tiling): for each chunk, im2col into col, then dW[r0..r1)[n0..n1) (+)=
  * colᵀ · dy. A tile is a block of rows (taps × channels) and columns (output channels) of dW; the

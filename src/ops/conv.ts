@@ -7,7 +7,7 @@ import { expectOptions, expectTensor } from './check.js';
 import { poolThreads, runCalls, split } from './parallel.js';
 import type { Call } from '../runtime/pool.js';
 import {
-  denseRows, im2col, im2colChunk, packDepthwise, packGemm, packSingleChannel, packWinograd, padSingleChannel, plan,
+  denseRows, packDepthwise, packGemm, packSingleChannel, packWinograd, padImage, padSingleChannel, plan, directTaps,
 } from './pack.js';
 import {
   conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry,
@@ -178,8 +178,8 @@ export function runConv(
   const ymin = clamped ? 0 : -Infinity, ymax = act?.name === 'relu6' ? 6 : Infinity;
   const K = g.C / groups, Nc = g.Cout / groups;
   const plain = !g.transposed && g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1;
-  const winograd = useWinograd(g, groups), depthwise = K === 1 && Nc === 1, single = plain && groups === 1 && g.C === 1;
-  const im2colPath = !g.transposed && K < 8 && g.KH * g.KW > 1;
+  const winograd = useWinograd(g, groups), depthwise = K === 1 && Nc === 1, single = plain && groups === 1 && g.C === 1 && singleChannelWins(g.Cout);
+  const direct = !g.transposed && K < 16 && g.KH * g.KW > 1;
   const Ct = y.shape[y.rank - 1];
   if (Ct !== g.Cout && (depthwise || single || (act && !clamped && act.name !== 'linear'))) {
     const t = empty([g.N, g.OH, g.OW, g.Cout]);
@@ -195,7 +195,7 @@ export function runConv(
   if (winograd) runWinograd(g, x, w, bias, flip, ymin, ymax, out);
   else if (depthwise) runDepthwise(g, x, w, bias, flip, ymin, ymax, y);
   else if (single) runSingleChannel(g, x, w, bias, flip, ymin, ymax, y);
-  else if (im2colPath) runIm2col(g, x, w, bias, groups, flip, ymin, ymax, out);
+  else if (direct) runDirect(g, x, w, bias, groups, flip, ymin, ymax, out);
   else runIndirect(g, x, w, bias, groups, flip, ymin, ymax, out);
   if (act && !clamped) activateInPlace(y, act);
 }
@@ -235,51 +235,43 @@ function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null
 }
 
 /**
- * Few channels per tap (first layers): gather a chunk of im2col rows, so the GEMM runs with
- * K' = T·K on contiguous rows instead of a short loop per tap. The packed layout
- * [bias][T][K][8] is the same as [bias][1][T·K][8], so the weights are shared with the tap path.
+ * Few channels per tap (K < 16: first layers, small groups, where the indirect GEMM's loop per tap
+ * is short; A/B against it: K 3 ×1.3, 8 ×1.2, 12 ×1.07, 16 ×1.0, 32 ×0.9): the direct kernel reads
+ * each output pixel's taps straight from the input (zero-padded once into scratch when the
+ * convolution pads), with the packed GEMM weights — no im2col buffer, no indirection.
+ * Tiles: 4-pixel multiples of output pixels, per group.
  */
-function runIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Out): void {
-  const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups, R = T * K;
+function runDirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Out): void {
+  const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups;
   const packed = packGemm(w, bias, groups, T, K, Nc, flip, false);
-  const blockBytes = Math.ceil(Nc / 8) * (8 + R * 8) * 4;
-  const chunk = im2colChunk(R);
+  const blockBytes = Math.ceil(Nc / 8) * (8 + T * K * 8) * 4;
+  const xp = padImage(g, x.ptr);
+  const tab = directTaps(g.KH, g.KW, K, g.C, xp.Wp, g.d[0], g.d[1]);
   const M = g.N * g.OH * g.OW;
-  const threads = split(M, M * R * Nc * groups, chunk).length > 1 ? poolThreads() : 1;
-  // One im2col buffer per thread (the pool adds thread × chunk bytes to the marked argument).
-  const colBytes = chunk * R * 4;
-  const col = scratch(2, colBytes * threads);
-  const rows = denseRows(chunk, R, y.stride);
-  const zero = zeroRow(1);
-  if (threads === 1) {
-    for (let gi = 0; gi < groups; gi++) {
-      for (let p0 = 0; p0 < M; p0 += chunk) {
-        const n = Math.min(chunk, M - p0);
-        im2col(g, x.ptr + gi * K * 4, K, p0, n, col);
-        rt().kernels.igemm_f32_4x8(n, Nc, R, 1, col, rows, zero, packed + gi * blockBytes, y.ptr + (p0 * y.stride + gi * Nc) * 4, rows + chunk * 4, ymin, ymax);
-      }
-    }
-    return;
-  }
-  // Threads: a tile is one chunk — gather its rows, then the GEMM on them, in one kernel call.
   const calls: Call[] = [];
-  for (let gi = 0; gi < groups; gi++) {
-    for (let p0 = 0; p0 < M; p0 += chunk) {
-      const n = Math.min(chunk, M - p0);
-      calls.push({
-        kernel: 'conv2d_nhwc_f32_im2col_chunk',
-        args: [
-          x.ptr + gi * K * 4, g.H, g.W, g.C, K, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], p0, n, col,
-          Nc, rows, rows + chunk * 4, zero, packed + gi * blockBytes, y.ptr + (p0 * y.stride + gi * Nc) * 4, ymin, ymax,
-        ],
-        scratch: [17], scratchStride: colBytes,
-      });
+  for (const [b, e] of split(M, M * T * K * Nc * groups, 4)) {
+    for (let gi = 0; gi < groups; gi++) {
+      calls.push({ kernel: 'conv2d_nhwc_f32_direct', args: [
+        xp.ptr + gi * K * 4, xp.Hp, xp.Wp, g.C, g.OH, g.OW, g.s[0], g.s[1], T * K, tab,
+        Nc, packed + gi * blockBytes, y.ptr + gi * Nc * 4, y.stride, b, e, ymin, ymax,
+      ] });
     }
   }
   runCalls(calls);
 }
 
 // ---- one input channel ----
+
+/**
+ * One input channel at stride 1: the single-channel kernel (blocks of 6 output channels) or the
+ * direct kernel (blocks of 8)? Per channel computed, the direct kernel was 1.2× faster (c11:
+ * 64×28×28×1→6 5×5 ran 0.91× on the direct kernel with 8 lanes for 6 channels); so single
+ * channel only when its 6-blocks waste enough fewer lanes: Cout 1–6, 9–12, 17–18 (A/B, 8×28×28×1
+ * 5×5 same: Cout 8 ×1.89, 16 ×1.50, 32 ×1.61 faster on the direct kernel, 12 ×0.97).
+ */
+function singleChannelWins(Cout: number): boolean {
+  return Math.ceil(Cout / 6) * 6 * 1.2 < Math.ceil(Cout / 8) * 8;
+}
 
 /**
  * Stride-1 convolution of single-channel images (first layers): the input is copied once into a
