@@ -1,7 +1,7 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
-import { parseActivation, activateInPlace, type Activation } from './activation.js';
+import { parseActivation, activateInPlace, epilogueArgs, type Activation } from './activation.js';
 import { derived, scratch, zeroRow } from './cache.js';
 import { expectOptions, expectTensor } from './check.js';
 import { poolThreads, runCalls, split } from './parallel.js';
@@ -166,7 +166,9 @@ export function checkBias(op: string, bias: unknown, Cout: number): Tensor | nul
  * output channel per group) uses its own kernel; everything else the packed indirect GEMM per group.
  * With y wider than Cout, the result goes to channels [c0, c0 + Cout) of each output pixel: the
  * GEMM paths store there directly, the others (and activations that are a pass of their own) via
- * a temporary and a strided copy.
+ * a temporary and a strided copy. Activations other than the clamps are fused into the tap GEMM
+ * and depthwise kernels (applied to chunks of output rows while they are in cache: conv-act.ts),
+ * else a pass over y.
  */
 export function runConv(
   g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean,
@@ -181,7 +183,9 @@ export function runConv(
   const winograd = useWinograd(g, groups), depthwise = K === 1 && Nc === 1, single = plain && groups === 1 && g.C === 1 && singleChannelWins(g.Cout);
   const direct = !g.transposed && K < 16 && g.KH * g.KW > 1;
   const Ct = y.shape[y.rank - 1];
-  if (Ct !== g.Cout && (depthwise || single || (act && !clamped && act.name !== 'linear'))) {
+  const epilogue = clamped ? null : epilogueArgs(act);
+  const fused = epilogue !== null && !winograd && !single && !direct;
+  if (Ct !== g.Cout && (depthwise || single || (act && !clamped && act.name !== 'linear' && !fused))) {
     const t = empty([g.N, g.OH, g.OW, g.Cout]);
     try {
       runConv(g, x, w, bias, groups, flip, act, t);
@@ -193,18 +197,21 @@ export function runConv(
   }
   const out = { ptr: y.ptr + c0 * 4, stride: Ct };
   if (winograd) runWinograd(g, x, w, bias, flip, ymin, ymax, out);
-  else if (depthwise) runDepthwise(g, x, w, bias, flip, ymin, ymax, y);
+  else if (depthwise) runDepthwise(g, x, w, bias, flip, ymin, ymax, y, fused ? epilogue : null);
   else if (single) runSingleChannel(g, x, w, bias, flip, ymin, ymax, y);
   else if (direct) runDirect(g, x, w, bias, groups, flip, ymin, ymax, out);
-  else runIndirect(g, x, w, bias, groups, flip, ymin, ymax, out);
-  if (act && !clamped) activateInPlace(y, act);
+  else runIndirect(g, x, w, bias, groups, flip, ymin, ymax, out, fused ? epilogue : null);
+  if (act && !clamped && !fused) activateInPlace(y, act);
 }
 
 /** Where a GEMM path stores: the first output channel's address and the floats between pixels. */
 interface Out { ptr: number; stride: number }
 
+/** A fused activation's kernel arguments [id, alpha, beta] (epilogueArgs), or null for none. */
+type Epilogue = [number, number, number] | null;
+
 /** The general path: the packed indirect GEMM over the tap indirection, per group. */
-function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Out): void {
+function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Out, epilogue: Epilogue): void {
   const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups;
   // The plan's output offsets step by its Cout: the row stride of y.
   const p = plan(y.stride === g.Cout ? g : { ...g, Cout: y.stride });
@@ -215,23 +222,22 @@ function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   const calls: Call[] = [];
   for (const [b, e] of split(p.M, p.M * T * K * Nc, 4)) {
     for (let gi = 0; gi < groups; gi++) {
-      calls.push({ kernel: 'igemm_f32_4x8', args: [
-        e - b, Nc, K, T, x.ptr + gi * K * 4, p.ind + b * T * 4, zero, packed + gi * blockBytes,
-        y.ptr + gi * Nc * 4, p.out + b * 4, ymin, ymax,
-      ] });
+      const args = [e - b, Nc, K, T, x.ptr + gi * K * 4, p.ind + b * T * 4, zero, packed + gi * blockBytes, y.ptr + gi * Nc * 4, p.out + b * 4];
+      calls.push(epilogue ? { kernel: 'igemm_f32_4x8_act', args: [...args, ...epilogue] } : { kernel: 'igemm_f32_4x8', args: [...args, ymin, ymax] });
     }
   }
   runCalls(calls);
 }
 
 /** Depthwise (multiplier 1), forward or transposed: the tap indirection feeds its own kernel. */
-function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
+function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor, epilogue: Epilogue): void {
   const T = g.KH * g.KW;
   const p = plan(g);
   const packed = packDepthwise(w, bias, T, g.C, flip);
-  runCalls(split(p.M, p.M * T * g.C, 4).map(([b, e]) => ({
-    kernel: 'conv2d_nhwc_f32_depthwise', args: [e - b, g.C, T, x.ptr, p.ind + b * T * 4, packed, y.ptr, p.out + b * 4, ymin, ymax],
-  })));
+  runCalls(split(p.M, p.M * T * g.C, 4).map(([b, e]): Call => {
+    const args = [e - b, g.C, T, x.ptr, p.ind + b * T * 4, packed, y.ptr, p.out + b * 4];
+    return epilogue ? { kernel: 'conv2d_nhwc_f32_depthwise_act', args: [...args, ...epilogue] } : { kernel: 'conv2d_nhwc_f32_depthwise', args: [...args, ymin, ymax] };
+  }));
 }
 
 /**
