@@ -3,7 +3,7 @@
 // as before, and a loaded model holds the saved weights.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { init, layers, loadModel, memoryStats, sequential, tensor, tidy, type SavedModel } from '../src/index.ts';
+import { init, layers, loadModel, memoryStats, sequential, tensor, tidy, type Model, type SavedModel } from '../src/index.ts';
 import { seededRandom } from '../src/layers/initializers.ts';
 import { randArray, rng } from './helpers.ts';
 
@@ -40,10 +40,10 @@ test('loadModel: saved weights back, the seeded stream where a fresh build leave
   const saved = m.save() as SavedModel;
   const loaded = loadModel({ topology: JSON.parse(JSON.stringify(saved.topology)), weights: saved.weights.slice(0) }, { seed: 5 });
   const fresh = make(5);
-  const w = (x: typeof m) => x.layers.flatMap((l) => l.params.map((p) => Array.from(p.view())));
+  const w = (x: Model) => x.layers.flatMap((l) => l.params.map((p) => Array.from(p.view())));
   assert.equal(w(loaded), w(m));
   assert.equal(w(fresh), w(m), 'a seeded model draws the same initial weights');
-  const next = (x: typeof m) => (x as unknown as { random: () => number }).random();
+  const next = (x: Model) => (x as unknown as { random: () => number }).random();
   for (let i = 0; i < 3; i++) assert.is(next(loaded), next(fresh));
   const x = tensor(randArray(rng(2), 2 * 6 * 6 * 2), [2, 6, 6, 2]);
   assert.equal(tidy(() => loaded.predict(x).toArray()), tidy(() => m.predict(x).toArray()));
