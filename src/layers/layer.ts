@@ -83,9 +83,10 @@ export abstract class Layer {
   /** The nodes this layer was applied at (symbolic graph). @internal */
   readonly applications: SymbolicTensor[] = [];
   /**
-   * Set by a loader whose setWeights follows the build (ONNX, tfjs, loadModel): the build then
-   * allocates the parameters zeroed and skips the random draws instead of making them (the model's
-   * stream ends where an ordinary build leaves it). Cleared by the build. @internal
+   * Set by a loader that writes every parameter right after the build (ONNX, tfjs, loadModel; on
+   * failure it disposes the model): the build then allocates the parameters without initialising
+   * them and skips the random draws instead of making them (the model's stream ends where an
+   * ordinary build leaves it). Cleared by the build. @internal
    */
   weightsFollow = false;
   private built = false;
@@ -142,10 +143,7 @@ export abstract class Layer {
         this.paramNames.push(s.name);
         this.paramTrainable.push(s.trainable ?? true);
         if (!this.weightsFollow) initializeTensor(t, s.init, s.fanIn, s.fanOut, random);
-        else {
-          t.view().fill(0);
-          skipDraws(random, initializerDraws(s.init, t.size));
-        }
+        else skipDraws(random, initializerDraws(s.init, t.size));
       }
     } catch (e) {
       this.dispose();
