@@ -9,7 +9,7 @@ export { gemm_tn_f32_4x8 } from './gemm/gemm-tn';
 export { conv2d_nhwc_f32_depthwise, conv2d_nhwc_f32_c1, pad2d_nhwc_f32_c1, locallyconnected2d_nhwc_f32 } from './conv';
 export { conv2d_filter_grad_nhwc_f32_c1, transpose_nhwc_nchw_f32, locallyconnected2d_input_grad_nhwc_f32, locallyconnected2d_filter_grad_nhwc_f32 } from './conv-backprop';
 export { winograd_f23_input_transform, winograd_f23_output_transform } from './winograd';
-export { bias_grad_f32 } from './dense';
+export { bias_grad_f32, add_partials_f32 } from './dense';
 export { maxpool2d_nhwc_f32, maxpool2d_nhwc_f32_argmax, avgpool2d_nhwc_f32, lppool2d_nhwc_f32, mixedpool2d_nhwc_f32 } from './pool';
 export { maxpool2d_grad_nhwc_f32, avgpool2d_grad_nhwc_f32, lppool2d_grad_nhwc_f32, mixedpool2d_grad_nhwc_f32 } from './pool-backprop';
 export { relu_f32, leaky_relu_f32, prelu_f32, elu_f32, selu_f32, sigmoid_f32, tanh_f32, swish_f32, gelu_f32, relu6_f32, hard_sigmoid_f32, hard_swish_f32, softmax_f32, log_softmax_f32, maxout_f32 } from './activation';
