@@ -6,7 +6,7 @@
 import asc from 'assemblyscript/asc';
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const targets = ['simd', 'relaxed-simd', 'scalar'];
 const noTypes = process.argv.includes('--no-types');
@@ -30,6 +30,7 @@ for (const target of targets) {
 }
 
 await checkSharedBuilds();
+await writeSimdDelta();
 
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist/wasm', { recursive: true });
@@ -45,10 +46,7 @@ for (const target of targets) {
  * is) is byte-identical to asc's own threads build.
  */
 async function checkSharedBuilds() {
-  const out = `build/shared-check-${process.pid}.mjs`;
-  await esbuild.build({ entryPoints: ['src/runtime/shared.ts'], outfile: out, bundle: true, format: 'esm', platform: 'node', logLevel: 'warning' });
-  const { sharedModuleBytes, wasmSections } = await import(`./${out}`);
-  rmSync(out);
+  const { sharedModuleBytes, wasmSections } = await importTs('src/runtime/shared.ts');
   for (const target of targets) {
     const plain = readFileSync(`build/${target}.wasm`), asThreads = readFileSync(`build/${target}-threads.wasm`);
     const derived = sharedModuleBytes(plain);
@@ -60,6 +58,29 @@ async function checkSharedBuilds() {
   }
 }
 
+/**
+ * The bundle embeds the SIMD build as a delta against the relaxed-SIMD one (src/runtime/delta.ts):
+ * written here, and checked to rebuild the exact bytes.
+ */
+async function writeSimdDelta() {
+  const { makeDelta, applyDelta } = await importTs('src/runtime/delta.ts');
+  const base = readFileSync('build/relaxed-simd.wasm'), target = readFileSync('build/simd.wasm');
+  const delta = makeDelta(base, target);
+  if (Buffer.compare(Buffer.from(applyDelta(base, delta)), target) !== 0) throw new Error('build: the SIMD delta does not rebuild build/simd.wasm');
+  writeFileSync('build/simd-delta.bin', delta);
+}
+
+/** A module of src/ for this script (bundled to a temporary file and imported). */
+async function importTs(entry) {
+  const out = `build/import-${process.pid}-${entry.replace(/\W/g, '_')}.mjs`;
+  await esbuild.build({ entryPoints: [entry], outfile: out, bundle: true, format: 'esm', platform: 'node', logLevel: 'warning' });
+  try {
+    return await import(`./${out}`);
+  } finally {
+    rmSync(out);
+  }
+}
+
 await esbuild.build({
   entryPoints: ['src/index.ts'],
   outfile: 'dist/index.js',
@@ -67,7 +88,7 @@ await esbuild.build({
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
-  loader: { '.wasm': 'binary' },
+  loader: { '.wasm': 'binary', '.bin': 'binary' },
   sourcemap: false,
   legalComments: 'none',
   // Minified (the wasm builds are most of the bytes; the rest is the host): the bundle stays under
@@ -85,7 +106,7 @@ await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'es2022',
-  loader: { '.wasm': 'binary' },
+  loader: { '.wasm': 'binary', '.bin': 'binary' },
   logLevel: 'warning',
 });
 

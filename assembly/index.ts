@@ -4,7 +4,7 @@
 export { heap_base, fill_f32, backend_id } from './memory';
 export { igemm_f32_4x8 } from './gemm/igemm';
 export { im2col_nhwc_f32 } from './gemm/im2col';
-export { conv2d_nhwc_f32_im2col_chunk, conv2d_filter_grad_nhwc_f32_im2col, winograd_f23_band } from './gemm/tiles';
+export { conv2d_nhwc_f32_im2col_chunk, conv2d_filter_grad_nhwc_f32_im2col, winograd_f23_band, winograd_f43_band } from './gemm/tiles';
 export { gemm_tn_f32_4x8 } from './gemm/gemm-tn';
 export { conv2d_nhwc_f32_depthwise, conv2d_nhwc_f32_c1, pad2d_nhwc_f32_c1, locallyconnected2d_nhwc_f32 } from './conv';
 export { conv2d_filter_grad_nhwc_f32_c1, transpose_nhwc_nchw_f32, locallyconnected2d_input_grad_nhwc_f32, locallyconnected2d_filter_grad_nhwc_f32 } from './conv-backprop';

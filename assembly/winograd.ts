@@ -70,15 +70,16 @@ export function winograd_f23_input_transform(
 }
 
 /**
- * Y = Aᵀ·M·A + bias for the tiles of tile rows n·TH + ty in [r0, r1): M[ξ][t][c] (Cout channels) → y NHWC [N, OH, OW, Cout],
- * clamped to [ymin, ymax]; the parts of edge tiles beyond OH/OW are dropped. bias: Cout floats or 0.
+ * Y = Aᵀ·M·A + bias for the tiles of tile rows n·TH + ty in [r0, r1): M[ξ][t][c] (Cout channels) → y NHWC [N, OH, OW, ys ≥ Cout]
+ * (channels [0, Cout) of each pixel; only channels [c0, c1) are done), clamped to [ymin, ymax]; the parts of edge tiles beyond
+ * OH/OW are dropped. bias: Cout floats or 0.
  */
 export function winograd_f23_output_transform(
-  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ymin: f32, ymax: f32, r0: i32, r1: i32,
+  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, r0: i32, r1: i32, c0: i32, c1: i32,
 ): void {
   const tiles = <usize>N * <usize>TH * <usize>TW;
   const planeBytes = tiles * (<usize>C << 2);
-  const pixBytes = <usize>C << 2;
+  const pixBytes = <usize>ys << 2;
   let t: usize = <usize>r0 * <usize>TW;
   for (let r = r0; r < r1; r++) {
     const n = r / TH, ty = r % TH;
@@ -90,11 +91,11 @@ export function winograd_f23_output_transform(
         const twoCols = ox + 1 < OW;
         const y00 = y + ((<usize>(n * OH + oy) * <usize>OW + <usize>ox) * pixBytes);
         const y10 = y00 + <usize>OW * pixBytes;
-        const src = m + t * pixBytes;
-        let c = 0;
+        const src = m + t * (<usize>C << 2);
+        let c = c0;
         if (ASC_FEATURE_SIMD) {
           const vmin = f32x4.splat(ymin), vmax = f32x4.splat(ymax);
-          for (; c + 4 <= C; c += 4) {
+          for (; c + 4 <= c1; c += 4) {
             const cb = <usize>c << 2;
             const s = src + cb;
             const m0 = v128.load(s), m1 = v128.load(s + planeBytes), m2 = v128.load(s + 2 * planeBytes), m3 = v128.load(s + 3 * planeBytes);
@@ -115,7 +116,7 @@ export function winograd_f23_output_transform(
             }
           }
         }
-        for (; c < C; c++) {
+        for (; c < c1; c++) {
           const cb = <usize>c << 2;
           const s = src + cb;
           const m0 = load<f32>(s), m1 = load<f32>(s + planeBytes), m2 = load<f32>(s + 2 * planeBytes), m3 = load<f32>(s + 3 * planeBytes);

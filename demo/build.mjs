@@ -26,7 +26,7 @@ export const buildOptions = {
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
-  loader: { '.wasm': 'binary' },
+  loader: { '.wasm': 'binary', '.bin': 'binary' },
   minify: true,
   sourcemap: false,
   legalComments: 'none',

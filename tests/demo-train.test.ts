@@ -61,7 +61,7 @@ test('demo Train view: one epoch of LeNet-5 in a Worker, > 97%, a responsive pag
     await esbuild.build({
       stdin: { contents: readmeExample(readme, name), resolveDir: ROOT, sourcefile: `README.md (${name})`, loader: 'js' },
       outfile: join(example, name), bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-      alias: { simdcnn: join(ROOT, 'src', 'index.ts') }, loader: { '.wasm': 'binary' }, logLevel: 'warning',
+      alias: { simdcnn: join(ROOT, 'src', 'index.ts') }, loader: { '.wasm': 'binary', '.bin': 'binary' }, logLevel: 'warning',
     });
   }
   writeFileSync(join(example, 'index.html'), '<!doctype html><meta charset="utf-8"><progress max="1" value="0"></progress><script type="module" src="page.js"></script>\n');

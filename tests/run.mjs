@@ -31,7 +31,7 @@ await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'es2022',
-  loader: { '.wasm': 'binary' },
+  loader: { '.wasm': 'binary', '.bin': 'binary' },
   external: ['uvu', 'uvu/*'],
   logLevel: 'warning',
 });

@@ -181,7 +181,7 @@ export function runConv(
   const winograd = useWinograd(g, groups), depthwise = K === 1 && Nc === 1, single = plain && groups === 1 && g.C === 1;
   const im2colPath = !g.transposed && K < 8 && g.KH * g.KW > 1;
   const Ct = y.shape[y.rank - 1];
-  if (Ct !== g.Cout && (winograd || depthwise || single || (act && !clamped && act.name !== 'linear'))) {
+  if (Ct !== g.Cout && (depthwise || single || (act && !clamped && act.name !== 'linear'))) {
     const t = empty([g.N, g.OH, g.OW, g.Cout]);
     try {
       runConv(g, x, w, bias, groups, flip, act, t);
@@ -192,7 +192,7 @@ export function runConv(
     return;
   }
   const out = { ptr: y.ptr + c0 * 4, stride: Ct };
-  if (winograd) runWinograd(g, x, w, bias, flip, ymin, ymax, y);
+  if (winograd) runWinograd(g, x, w, bias, flip, ymin, ymax, out);
   else if (depthwise) runDepthwise(g, x, w, bias, flip, ymin, ymax, y);
   else if (single) runSingleChannel(g, x, w, bias, flip, ymin, ymax, y);
   else if (im2colPath) runIm2col(g, x, w, bias, groups, flip, ymin, ymax, out);
@@ -309,33 +309,90 @@ function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | 
   runCalls(calls);
 }
 
-// ---- Winograd F(2×2, 3×3) ----
+// ---- Winograd F(2×2, 3×3) and F(4×4, 3×3) ----
 
-/** Which 3×3 convolutions take the Winograd path: 'auto' (enough channels to pay for the transforms), or forced for tests and benchmarks. */
-export const convPolicy: { winograd: 'auto' | 'always' | 'never' } = { winograd: 'auto' };
+/**
+ * Which 3×3 stride-1 convolutions take a Winograd path: 'auto' (enough channels to pay for the
+ * transforms; variant by geometry: winogradVariant), 'always' (every eligible one, variant as
+ * auto), 'f23' / 'f43' (every eligible one, that variant), 'never'. For tests and benchmarks.
+ */
+export const convPolicy: { winograd: 'auto' | 'always' | 'never' | 'f23' | 'f43' } = { winograd: 'auto' };
+
+/** @internal Sub-band and GEMM-call sizes of the band kernels, for benchmarks (0 = the default). */
+export const winogradTuning = { rb: 0, ncol: 0 };
 
 function useWinograd(g: ConvGeometry, groups: number): boolean {
   const eligible = !g.transposed && groups === 1 && g.KH === 3 && g.KW === 3 &&
     g.s[0] === 1 && g.s[1] === 1 && g.d[0] === 1 && g.d[1] === 1;
   if (!eligible || convPolicy.winograd === 'never') return false;
-  return convPolicy.winograd === 'always' || (g.C >= 16 && g.Cout >= 16);
+  return convPolicy.winograd !== 'auto' || (g.C >= 16 && g.Cout >= 16);
 }
 
-/** Transformed input tiles → 16 packed GEMMs → output transform (bias, relu clamp). */
-function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
-  const TH = Math.ceil(g.OH / 2), TW = Math.ceil(g.OW / 2);
+/**
+ * F(4×4) or F(2×2): α² GEMMs of [tiles × C] · [C × Cout] each, and at batch 1 on small maps the
+ * transformed weights (α²·C·Cout floats, read once per band) cost more than the multiplies: a
+ * GEMM is bound by max(tiles / R, 4 bytes / B) per weight, R ≈ 15 G multiply-adds/s, B ≈ 5 GB/s
+ * (one thread, weights cold as in a model), i.e. by max(tiles, 12). Measured (ms, batch 1, one
+ * thread, weights cold, relaxed-simd, load ≈ 4.5 on the 2-vCPU VM):
+ *
+ *   layer (3×3 same)   direct   F(2×2)        F(4×4)        F(4×4) tiles   cost F(2×2) : F(4×4)
+ *   56×56×64→64         5.19     3.44          2.17             196          12544 : 7056
+ *   28×28×128→128       4.49     2.49          1.59              49           3136 : 1764
+ *   14×14×256→256       7.98     3.79 (2.63)   3.85 (2.55)       16            784 : 576
+ *   7×7×256→256         1.99     1.42          1.64               4            256 : 432
+ *   7×7×512→512         6.33     4.20 (4.35)   4.58 (5.01)        4            256 : 432
+ *
+ * (In parentheses: a second run; the load moved the absolute times between runs, not the order.)
+ * (7×7×512 with weights hot in cache: F(2×2) 2.91, F(4×4) 1.93 — in ResNet-18 they are not: the
+ * whole model ran ×0.97 with F(4×4) there.) Direct only below 16 channels (the transforms do not pay).
+ */
+function winogradVariant(g: ConvGeometry): 'f23' | 'f43' {
+  const p = convPolicy.winograd;
+  if (p === 'f23' || p === 'f43') return p;
+  const cost = (e: number, a: number) => a * a * Math.max(g.N * Math.ceil(g.OH / e) * Math.ceil(g.OW / e), 12);
+  return cost(4, 6) < cost(2, 4) ? 'f43' : 'f23';
+}
+
+/** Transformed input tiles → α² packed GEMMs → output transform (bias, relu clamp), by bands of tile rows. */
+function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Out): void {
+  const variant = winogradVariant(g);
+  const e = variant === 'f43' ? 4 : 2, P = (e + 2) * (e + 2);
+  const TH = Math.ceil(g.OH / e), TW = Math.ceil(g.OW / e);
   const tiles = g.N * TH * TW;
-  const inPlane = tiles * g.C * 4, outPlane = tiles * g.Cout * 4;
-  const u = packWinograd(w, g.C, g.Cout, flip);
-  const v = scratch(0, 16 * inPlane);
-  const m = scratch(1, 16 * outPlane);
+  const u = packWinograd(w, g.C, g.Cout, flip, variant);
   const zero = zeroRow(g.C);
-  // Tiles: bands of Winograd tile rows (n, ty), each transformed in, multiplied (16 GEMMs on its
-  // tiles) and transformed out in one call — one pool run, no barrier between the steps.
   const rows = denseRows(tiles, g.C, g.Cout);
-  runCalls(split(g.N * TH, tiles * 16 * g.C * g.Cout, 1).map(([b, e]) => ({
-    kernel: 'winograd_f23_band',
-    args: [x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v, u, m, g.Cout, g.OH, g.OW, rows, bias ? bias.ptr : 0, y.ptr, ymin, ymax, b, e],
-  })));
+  // Sub-bands: about 1 MiB of transformed tiles (in and out) at a time, so they stay in L2 —
+  // unless the weights outweigh all the transformed tiles (deep layers): every sub-band streams
+  // the weights again, so then a band is one sub-band.
+  const rowBytes = P * TW * (g.C + g.Cout) * 4, weightBytes = P * g.C * g.Cout * 4;
+  const deep = weightBytes >= rowBytes * g.N * TH;
+  const rb = winogradTuning.rb || (deep ? g.N * TH : Math.max(1, Math.floor((1 << 20) / rowBytes)));
+  const ncol = winogradTuning.ncol || 8;
+  const vBytes = P * tiles * g.C * 4;
+  const m = scratch(1, P * tiles * g.Cout * 4);
+  const kernel = variant === 'f43' ? 'winograd_f43_band' : 'winograd_f23_band';
+  const args = (v: number, r0: number, r1: number, n0: number, n1: number) => [
+    x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v, u, m, g.Cout, g.OH, g.OW, rows,
+    bias ? bias.ptr : 0, y.ptr, y.stride, ymin, ymax, r0, r1, rb, ncol, n0, n1,
+  ];
+  // Tiles: bands of Winograd tile rows (n, ty), each transformed in, multiplied and transformed
+  // out in one call — one pool run, no barrier between the steps. Deep layers have few tile rows
+  // and weights that each band would stream again: there a tile is a range of output channels
+  // (8-column blocks, two per thread) over all tile rows, transforming the input into its
+  // thread's own copy of v.
+  const bands = split(g.N * TH, tiles * P * g.C * g.Cout, 1);
+  if (bands.length > 1 && deep) {
+    const threads = poolThreads(), blocks = Math.ceil(g.Cout / 8);
+    const per = Math.ceil(blocks / Math.min(blocks, 2 * threads));
+    const v = scratch(0, vBytes * threads);
+    const calls: Call[] = [];
+    for (let b0 = 0; b0 < blocks; b0 += per) {
+      calls.push({ kernel, args: args(v, 0, g.N * TH, b0 * 8, Math.min(g.Cout, (b0 + per) * 8)), scratch: [10], scratchStride: vBytes });
+    }
+    runCalls(calls);
+    return;
+  }
+  const v = scratch(0, vBytes);
+  runCalls(bands.map(([b, e]) => ({ kernel, args: args(v, b, e, 0, g.Cout) })));
 }
-

@@ -171,43 +171,55 @@ export function packSingleChannel(w: Tensor, T: number, Cout: number, flip: bool
   });
 }
 
-/** U[ξ] = (G·g·Gᵀ)[ξ] for every (cin, cout), packed for the GEMM as 16 blocks of [Cin × Cout] (no bias). */
-export function packWinograd(w: Tensor, C: number, Cout: number, flip: boolean): number {
+/**
+ * Winograd filter transforms, row-major (rows of G: the transformed taps, columns: the 3 filter
+ * taps): F(2×2, 3×3) and F(4×4, 3×3) (the matrices are derived in assembly/winograd-f43.ts).
+ */
+const WINOGRAD_G = {
+  f23: [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1],
+  f43: [1 / 4, 0, 0, -1 / 6, -1 / 6, -1 / 6, -1 / 6, 1 / 6, -1 / 6, 1 / 24, 1 / 12, 1 / 6, 1 / 24, -1 / 12, 1 / 6, 0, 0, 1],
+};
+
+/**
+ * U[ξ] = (G·g·Gᵀ)[ξ] for every (cin, cout), in float64, packed for the GEMM as α² planes (α = 4 for
+ * F(2×2), 6 for F(4×4)) of ⌈Cout/8⌉ blocks [bias 8 (zeros)][Cin][8].
+ */
+export function packWinograd(w: Tensor, C: number, Cout: number, flip: boolean, variant: 'f23' | 'f43'): number {
+  const G = WINOGRAD_G[variant], a = G.length / 3, P = a * a;
   const blocks = Math.ceil(Cout / 8);
   const blockFloats = 8 + C * 8;
-  return derived(w, `winograd:${flip ? 1 : 0}`, `${w.version}`, 16 * blocks * blockFloats * 4, (ptr) => {
+  return derived(w, `winograd-${variant}:${flip ? 1 : 0}`, `${w.version}`, P * blocks * blockFloats * 4, (ptr) => {
     const f = rt().heap.f32();
     const src = w.ptr >>> 2;
-    const U = new Float32Array(16 * C * Cout);
-    const gk = new Float64Array(9), t = new Float64Array(12);
+    const planeFloats = blocks * blockFloats;
+    // Per input channel, vectorised over output channels: t = G·g (α×3 rows of Cout), U = t·Gᵀ.
+    const t = new Float64Array(a * 3 * Cout), u = new Float64Array(Cout);
     for (let c = 0; c < C; c++) {
-      for (let o = 0; o < Cout; o++) {
-        for (let k = 0; k < 9; k++) gk[k] = f[src + ((flip ? 8 - k : k) * C + c) * Cout + o];
-        // t = G·g (4×3), G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]].
-        for (let j = 0; j < 3; j++) {
-          const a = gk[j], b = gk[3 + j], d = gk[6 + j];
-          t[j] = a; t[3 + j] = (a + b + d) / 2; t[6 + j] = (a - b + d) / 2; t[9 + j] = d;
+      t.fill(0);
+      for (let k = 0; k < 9; k++) {
+        const row = src + ((flip ? 8 - k : k) * C + c) * Cout, ky = (k / 3) | 0, kx = k % 3;
+        for (let i = 0; i < a; i++) {
+          const gi = G[i * 3 + ky];
+          if (gi === 0) continue;
+          const to = (i * 3 + kx) * Cout;
+          for (let o = 0; o < Cout; o++) t[to + o] += gi * f[row + o];
         }
-        // U = t·Gᵀ (4×4).
-        for (let i = 0; i < 4; i++) {
-          const a = t[i * 3], b = t[i * 3 + 1], d = t[i * 3 + 2];
-          const row = [a, (a + b + d) / 2, (a - b + d) / 2, d];
-          for (let j = 0; j < 4; j++) U[((i * 4 + j) * C + c) * Cout + o] = row[j];
+      }
+      for (let i = 0; i < a; i++) {
+        for (let j = 0; j < a; j++) {
+          const g0 = G[j * 3], g1 = G[j * 3 + 1], g2 = G[j * 3 + 2], t0 = i * 3 * Cout, t1 = t0 + Cout, t2 = t1 + Cout;
+          for (let o = 0; o < Cout; o++) u[o] = t[t0 + o] * g0 + t[t1 + o] * g1 + t[t2 + o] * g2;
+          const at = (ptr >>> 2) + (i * a + j) * planeFloats + 8 + c * 8;
+          for (let o = 0; o < Cout; o++) f[at + (o >> 3) * blockFloats + (o & 7)] = u[o];
         }
       }
     }
-    let dst = ptr >>> 2;
-    for (let xi = 0; xi < 16; xi++) {
+    // Bias rows and the columns past Cout stay zero.
+    for (let xi = 0; xi < P; xi++) {
       for (let blk = 0; blk < blocks; blk++) {
-        f.fill(0, dst, dst + 8);
-        dst += 8;
-        for (let c = 0; c < C; c++) {
-          for (let j = 0; j < 8; j++) {
-            const o = blk * 8 + j;
-            f[dst + j] = o < Cout ? U[(xi * C + c) * Cout + o] : 0;
-          }
-          dst += 8;
-        }
+        const b0 = (ptr >>> 2) + xi * planeFloats + blk * blockFloats;
+        f.fill(0, b0, b0 + 8);
+        for (let o = Cout; o < blk * 8 + 8; o++) for (let c = 0; c < C; c++) f[b0 + 8 + c * 8 + (o & 7)] = 0;
       }
     }
   });

@@ -1,5 +1,5 @@
-import simdBytes from '../../build/simd.wasm';
 import relaxedBytes from '../../build/relaxed-simd.wasm';
+import simdDelta from '../../build/simd-delta.bin';
 import scalarBytes from '../../build/scalar.wasm';
 import type { instantiate } from '../../build/simd.js';
 import { ArgumentError, InitError } from '../errors.js';
@@ -7,6 +7,7 @@ import { Allocator } from './memory.js';
 import { Pool, workerSupport } from './pool.js';
 import { MAX_SHARED_PAGES, sharedModuleBytes } from './shared.js';
 import { importNode } from './node.js';
+import { applyDelta } from './delta.js';
 
 // Loading and choosing the build. Three builds of one AssemblyScript source are embedded:
 // relaxed SIMD (fused multiply-add), SIMD128 and scalar. The default is the fastest one the engine
@@ -45,7 +46,16 @@ interface Runtime {
 }
 
 const BACKENDS: readonly Backend[] = ['relaxed-simd', 'simd', 'scalar'];
-const EMBEDDED: Record<Backend, Uint8Array<ArrayBuffer>> = { 'relaxed-simd': relaxedBytes, simd: simdBytes, scalar: scalarBytes };
+/** The embedded bytes of a build (the SIMD build is stored as a delta against the relaxed one: src/runtime/delta.ts). */
+const EMBEDDED = {
+  'relaxed-simd': relaxedBytes,
+  get simd(): Uint8Array<ArrayBuffer> {
+    const bytes = applyDelta(relaxedBytes, simdDelta);
+    Object.defineProperty(this, 'simd', { value: bytes });
+    return bytes;
+  },
+  scalar: scalarBytes,
+} as Record<Backend, Uint8Array<ArrayBuffer>>;
 
 let runtime: Runtime | null = null;
 let pending: Promise<Backend> | null = null;
