@@ -57,7 +57,9 @@ let pending: Call[] | null = null;
  * Run `f`, collecting the tiles of every parallelRows / parallelElements call it makes, split
  * ignoring MIN_PARALLEL_WORK, into one pool run at the end (one hand-off instead of one per call:
  * e.g. an optimizer's update of every parameter). The calls must be independent (they run in any
- * order, at once). `work` (the whole batch's) below MIN_PARALLEL_WORK runs here, on one thread.
+ * order, at once): `f` may not make an op whose second run reads its first one's results (a
+ * reduction and the sum of its partials, a transpose then a GEMM on it), nor read results itself.
+ * `work` (the whole batch's) below MIN_PARALLEL_WORK runs here, on one thread.
  */
 export function batched(work: number, f: () => void): void {
   if (pending || poolThreads() === 1 || work < MIN_PARALLEL_WORK) { f(); return; }
