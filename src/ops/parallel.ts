@@ -69,7 +69,7 @@ export function batched(work: number, f: () => void): void {
   } finally {
     pending = null;
   }
-  runCalls(calls);
+  for (let i = 0; i < calls.length; i += MAX_TILES) runCalls(calls.slice(i, i + MAX_TILES));
 }
 
 /** Run calls (tiles) on the pool, or one after another here without one. */
