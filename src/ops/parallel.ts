@@ -38,7 +38,8 @@ export function poolThreads(): number {
  */
 export function split(total: number, work: number, align: number): Array<[number, number]> {
   if (total <= 0) return [];
-  if (poolThreads() === 1 || (work < MIN_PARALLEL_WORK && !pending) || total <= align) return [[0, total]];
+  // In a batch the threshold is the batch's; an op in it is still one tile below 1/16 of it.
+  if (poolThreads() === 1 || work < (pending ? MIN_PARALLEL_WORK >> 4 : MIN_PARALLEL_WORK) || total <= align) return [[0, total]];
   let rows = Math.ceil((total * TILE_WORK) / work);
   rows = Math.max(align, Math.ceil(rows / align) * align);
   // Enough tiles for every thread, no more than the pool's table holds.
@@ -54,8 +55,8 @@ export function split(total: number, work: number, align: number): Array<[number
 let pending: Call[] | null = null;
 
 /**
- * Run `f`, collecting the tiles of every parallelRows / parallelElements call it makes, split
- * ignoring MIN_PARALLEL_WORK, into one pool run at the end (one hand-off instead of one per call:
+ * Run `f`, collecting the tiles of every parallelRows / parallelElements call it makes (split from
+ * 1/16 of MIN_PARALLEL_WORK) into one pool run at the end (one hand-off instead of one per call:
  * e.g. an optimizer's update of every parameter). The calls must be independent (they run in any
  * order, at once): `f` may not make an op whose second run reads its first one's results (a
  * reduction and the sum of its partials, a transpose then a GEMM on it), nor read results itself.
