@@ -58,11 +58,6 @@ export function plan(g: ConvGeometry): Plan {
   return { M, T, ind: ptr, out: ptr + M * T * 4 };
 }
 
-/** im2col rows of output pixels p0 .. p0+n−1 of a (non-transposed) geometry, K channels from x. */
-export function im2col(g: ConvGeometry, x: number, K: number, p0: number, n: number, col: number): void {
-  rt().kernels.im2col_nhwc_f32(x, g.H, g.W, g.C, K, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], p0, n, col);
-}
-
 /** Output pixels per im2col chunk: about 64 KiB of rows of R floats, a multiple of 4. */
 export function im2colChunk(R: number): number {
   return Math.max(16, Math.min(1024, Math.floor(16384 / R / 4) * 4));
@@ -150,6 +145,37 @@ export function padSingleChannel(g: ConvGeometry, x: number, extraCols: number):
   const ptr = scratch(3, (g.N * Hp * Wp + slack) * 4);
   rt().kernels.pad2d_nhwc_f32_c1(x, g.N, g.H, g.W, pt, pb, pl, pr + extraCols, ptr, slack);
   return { ptr, Hp, Wp };
+}
+
+/**
+ * x zero-padded by the geometry's pads, [N, H + pt + pb, W + pl + pr, C] in scratch slot 3 (x
+ * itself when nothing pads): what the direct kernel (assembly/conv-direct.ts) reads.
+ */
+export function padImage(g: ConvGeometry, x: number): { ptr: number; Hp: number; Wp: number } {
+  const [[pt, pb], [pl, pr]] = g.pads;
+  const Hp = g.H + pt + pb, Wp = g.W + pl + pr;
+  if (pt === 0 && pb === 0 && pl === 0 && pr === 0) return { ptr: x, Hp, Wp };
+  const ptr = scratch(3, g.N * Hp * Wp * g.C * 4);
+  // Rows of W·C floats padded by pl·C and pr·C: the one-channel padder does it.
+  rt().kernels.pad2d_nhwc_f32_c1(x, g.N, g.H, g.W * g.C, pt, pb, pl * g.C, pr * g.C, ptr, 0);
+  return { ptr, Hp, Wp };
+}
+
+/**
+ * The direct kernel's receptive-field table: R = KH·KW·K i32 byte offsets, tap-major then channel
+ * (the packed weights' row order), relative to a pixel's tap (0, 0) in an image of Wp pixels of
+ * Cs floats. Cached per geometry.
+ */
+export function directTaps(KH: number, KW: number, K: number, Cs: number, Wp: number, dh: number, dw: number): number {
+  return planned(`direct:${KH},${KW},${K},${Cs},${Wp},${dh},${dw}`, KH * KW * K * 4, (ptr) => {
+    const i32 = rt().heap.i32();
+    let r = ptr >>> 2;
+    for (let ky = 0; ky < KH; ky++) {
+      for (let kx = 0; kx < KW; kx++) {
+        for (let k = 0; k < K; k++) i32[r++] = ((ky * dh * Wp + kx * dw) * Cs + k) * 4;
+      }
+    }
+  });
 }
 
 /** Weights [KH, KW, 1, Cout] → blocks of 6 output channels, each [T][6] (zeros past Cout). */
