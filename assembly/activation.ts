@@ -43,17 +43,42 @@ const T11: f32 = -0.00570498221;
   return expm1Poly1(r) * s + (s - 1);
 }
 
+/**
+ * Where exp(a) for a ≤ 0 takes the short route: n = nearest(a·log2e) ≥ −124, so e^r·2^n is a
+ * normal number and one scaling by 2^n equals exp4's two halves exactly (a product by a power of
+ * two is exact when it stays normal). Below it (and for NaN) the full exp4.
+ */
+const SIGMOID_FAST_LO: f32 = -86.0;
+
+/** exp(a) for a ≤ 0: bit for bit exp4(a), without its clamp and its second scaling when no lane is below SIGMOID_FAST_LO. */
+// @ts-ignore: decorator
+@inline function expNeg4(a: v128): v128 {
+  if (!i32x4.all_true(f32x4.ge(a, f32x4.splat(SIGMOID_FAST_LO)))) return exp4(a);
+  const n = f32x4.nearest(f32x4.mul(a, f32x4.splat(LOG2E)));
+  const r = f32x4.sub(f32x4.sub(a, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
+  return f32x4.mul(f32x4.add(expm1Poly4(r), f32x4.splat(1)), pow2i4(n));
+}
+
+// @ts-ignore: decorator
+@inline function expNeg1(a: f32): f32 {
+  if (!(a >= SIGMOID_FAST_LO)) return exp1(a);
+  const n = nearest<f32>(a * LOG2E);
+  const r = (a - n * LN2_HI) - n * LN2_LO;
+  return (expm1Poly1(r) + 1) * pow2i1(n);
+}
+
 /** 1/(1 + e^−x), from e = exp(−|x|) so that exp never overflows: x ≥ 0 → 1/(1+e), else e/(1+e). */
 // @ts-ignore: decorator
 @inline function sigmoid4(x: v128): v128 {
-  const e = exp4(f32x4.neg(f32x4.abs(x)));
+  // −|x| in one instruction: set the sign bit (the same bits as neg(abs(x)), NaN included).
+  const e = expNeg4(v128.or(x, i32x4.splat(SIGN_MASK)));
   const num = v128.bitselect(f32x4.splat(1), e, f32x4.ge(x, f32x4.splat(0)));
   return f32x4.div(num, f32x4.add(e, f32x4.splat(1)));
 }
 
 // @ts-ignore: decorator
 @inline function sigmoid1(x: f32): f32 {
-  const e = exp1(-abs<f32>(x));
+  const e = expNeg1(-abs<f32>(x));
   const num: f32 = x >= 0 ? 1 : e;
   return num / (e + 1);
 }

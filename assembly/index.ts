@@ -4,12 +4,14 @@
 export { heap_base, fill_f32, backend_id } from './memory';
 export { igemm_f32_4x8 } from './gemm/igemm';
 export { im2col_nhwc_f32 } from './gemm/im2col';
-export { conv2d_filter_grad_nhwc_f32_im2col, winograd_f23_band, winograd_f43_band } from './gemm/tiles';
+export { conv2d_filter_grad_nhwc_f32_im2col, winograd_f23_band, winograd_f43_band, winograd_multiply, winograd_plane_bytes } from './gemm/tiles';
 export { conv2d_nhwc_f32_direct } from './conv-direct';
 export { gemm_tn_f32_4x8 } from './gemm/gemm-tn';
+export { igemm_f32_4x8_act, conv2d_nhwc_f32_depthwise_act } from './conv-act';
 export { conv2d_nhwc_f32_depthwise, conv2d_nhwc_f32_c1, pad2d_nhwc_f32_c1, locallyconnected2d_nhwc_f32 } from './conv';
 export { conv2d_filter_grad_nhwc_f32_c1, transpose_nhwc_nchw_f32, locallyconnected2d_input_grad_nhwc_f32, locallyconnected2d_filter_grad_nhwc_f32 } from './conv-backprop';
 export { winograd_f23_input_transform, winograd_f23_output_transform } from './winograd';
+export { winograd_f43_input_transform, winograd_f43_output_transform } from './winograd-f43';
 export { bias_grad_f32 } from './dense';
 export { maxpool2d_nhwc_f32 } from './pool-max';
 export { maxpool2d_nhwc_f32_argmax, avgpool2d_nhwc_f32, lppool2d_nhwc_f32, mixedpool2d_nhwc_f32 } from './pool';

@@ -1,4 +1,4 @@
-import { clampFast, clampf } from './simd';
+import { clampFast, clampf, madd } from './simd';
 
 // Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions: 36 multiplies per 4×4 output tile and
 // channel pair instead of 144 (F(2×2): 64 per four 2×2 tiles). Interpolation points 0, 1, −1, 2,
@@ -19,22 +19,25 @@ import { clampFast, clampf } from './simd';
 // error 9e-16). In 2-D: U = G·g·Gᵀ (host, src/ops/pack.ts), V = Bᵀ·d·B and Y = Aᵀ·M·A here, each
 // as two passes of the 1-D transform: columns into the 36 transformed planes, then rows in place —
 // the planes of a tile are its own scratch, so no buffer is shared between threads.
-// Transformed data layout as F(2×2): [ξ = 0..35][tile][channel], tiles ordered (n, ty, tx).
+// Transformed data layout as F(2×2): [ξ = 0..35][tile][channel], tiles ordered (n, ty, tx) from a
+// sub-band's first.
 
 /**
- * V[ξ][t][c] for the 6×6 input tiles t = (n, ty, tx) of tile rows n·TH + ty in [r0, r1), starting at
- * (4·ty − pt, 4·tx − pl); pixels outside the input read `zero` (≥ C zeros). x NHWC [N, H, W, C].
+ * V[ξ][t − t0][c] for the 6×6 input tiles t = (n·TH + ty)·TW + tx in [t0, t1) (planes `plane` bytes
+ * apart), starting at (4·ty − pt, 4·tx − pl); pixels outside the input read `zero` (≥ C zeros).
+ * x NHWC [N, H, W, C].
  */
 export function winograd_f43_input_transform(
-  x: usize, N: i32, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize, r0: i32, r1: i32,
+  x: usize, plane: usize, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize, t0: i32, t1: i32,
 ): void {
-  const plane = <usize>N * <usize>TH * <usize>TW * (<usize>C << 2);
   const pixBytes = <usize>C << 2;
-  let t: usize = <usize>r0 * <usize>TW;
-  for (let r = r0; r < r1; r++) {
+  let t: usize = 0;
+  for (let g = t0; g < t1; g++) {
+    const r = g / TW;
     const n = r / TH, iy0 = (r % TH) * 4 - pt;
     const base = x + <usize>n * <usize>H * <usize>W * pixBytes;
-    for (let tx = 0; tx < TW; tx++) {
+    {
+      const tx = g - r * TW;
       const ix0 = tx * 4 - pl;
       const out = v + t * pixBytes;
       // Columns: plane 6i + j ← (Bᵀ·d)[i][j].
@@ -55,20 +58,22 @@ export function winograd_f43_input_transform(
 }
 
 /**
- * Y = Aᵀ·M·A + bias for the tiles of tile rows n·TH + ty in [r0, r1): M[ξ][t][c] (C = Cout channels;
+ * Y = Aᵀ·M·A + bias for the tiles t in [t0, t1) (as the input transform): M[ξ][t − t0][c] (planes
+ * `plane` bytes apart; C = Cout channels;
  * overwritten: the column pass runs in place; only channels [c0, c1) are done) → channels [0, C) of y NHWC [N, OH, OW, ys ≥ C], clamped to [ymin, ymax];
  * the parts of edge tiles beyond OH/OW are dropped. bias: C floats or 0.
  */
 export function winograd_f43_output_transform(
-  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, r0: i32, r1: i32, c0: i32, c1: i32,
+  m: usize, plane: usize, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, t0: i32, t1: i32, c0: i32, c1: i32,
 ): void {
-  const plane = <usize>N * <usize>TH * <usize>TW * (<usize>C << 2);
   const pixBytes = <usize>ys << 2;
-  let t: usize = <usize>r0 * <usize>TW;
-  for (let r = r0; r < r1; r++) {
+  let t: usize = 0;
+  for (let g = t0; g < t1; g++) {
+    const r = g / TW;
     const n = r / TH, oy = (r % TH) * 4;
     const nrows = min(4, OH - oy);
-    for (let tx = 0; tx < TW; tx++) {
+    {
+      const tx = g - r * TW;
       const ox = tx * 4;
       const ncols = min(4, OW - ox);
       const src = m + t * (<usize>C << 2);
@@ -92,20 +97,22 @@ export function winograd_f43_output_transform(
 @inline function transformB(p0: usize, p1: usize, p2: usize, p3: usize, p4: usize, p5: usize, out: usize, step: usize, C: i32): void {
   let c = 0;
   if (ASC_FEATURE_SIMD) {
-    const four = f32x4.splat(4), two = f32x4.splat(2);
+    // Products by ±4 are exact, so the fused multiply-adds (relaxed build: 13 operations instead
+    // of 18) round exactly as the scalar twin's separate multiply and add.
+    const four = f32x4.splat(4), m4 = f32x4.splat(-4);
     for (; c + 4 <= C; c += 4) {
       const cb = <usize>c << 2;
       const d0 = v128.load(p0 + cb), d1 = v128.load(p1 + cb), d2 = v128.load(p2 + cb);
       const d3 = v128.load(p3 + cb), d4 = v128.load(p4 + cb), d5 = v128.load(p5 + cb);
-      const a = f32x4.sub(d4, f32x4.mul(four, d2)), b = f32x4.sub(d3, f32x4.mul(four, d1));
-      const e = f32x4.sub(d4, d2), h = f32x4.mul(two, f32x4.sub(d3, d1));
+      const a = madd(m4, d2, d4), b = madd(m4, d1, d3);
+      const q = f32x4.sub(d3, d1), e = f32x4.sub(d4, d2), h = f32x4.add(q, q);
       const o = out + cb;
-      v128.store(o, f32x4.add(f32x4.mul(four, f32x4.sub(d0, d2)), e));
+      v128.store(o, madd(four, f32x4.sub(d0, d2), e));
       v128.store(o + step, f32x4.add(a, b));
       v128.store(o + 2 * step, f32x4.sub(a, b));
       v128.store(o + 3 * step, f32x4.add(e, h));
       v128.store(o + 4 * step, f32x4.sub(e, h));
-      v128.store(o + 5 * step, f32x4.add(f32x4.mul(four, f32x4.sub(d1, d3)), f32x4.sub(d5, d3)));
+      v128.store(o + 5 * step, madd(m4, q, f32x4.sub(d5, d3)));
     }
   }
   for (; c < C; c++) {
@@ -142,9 +149,9 @@ export function winograd_f43_output_transform(
       const m3 = v128.load(s + 3 * inStep), m4 = v128.load(s + 4 * inStep), m5 = v128.load(s + 5 * inStep);
       const s1 = f32x4.add(m1, m2), d1 = f32x4.sub(m1, m2), s2 = f32x4.add(m3, m4), d2 = f32x4.sub(m3, m4);
       let y0 = f32x4.add(f32x4.add(m0, s1), s2);
-      let y1 = f32x4.add(d1, f32x4.mul(two, d2));
-      let y2 = f32x4.add(s1, f32x4.mul(four, s2));
-      let y3 = f32x4.add(f32x4.add(d1, f32x4.mul(eight, d2)), m5);
+      let y1 = madd(two, d2, d1);
+      let y2 = madd(four, s2, s1);
+      let y3 = f32x4.add(madd(eight, d2, d1), m5);
       const o = out + cb;
       if (final) {
         const b = bias != 0 ? v128.load(bias + cb) : f32x4.splat(0);

@@ -4,24 +4,27 @@ import { clampFast, clampf } from './simd';
 // channel pair instead of 36. The host transforms the filters once (U = G·g·Gᵀ, packed for the
 // GEMM), this file transforms input tiles (V = Bᵀ·d·B) and output tiles (Y = Aᵀ·M·A), and the 16
 // products M[ξ] = V[ξ]·U[ξ] run on the packed 4×8 GEMM (assembly/gemm/igemm.ts).
-// Transformed data layout: [ξ = 0..15][tile][channel], tiles ordered (n, ty, tx).
+// Transformed data layout: [ξ = 0..15][tile][channel], tiles ordered (n, ty, tx) from a sub-band's
+// first: a sub-band's planes are `plane` bytes apart, so one small buffer per thread, reused by every
+// sub-band, stays in cache (planes over the whole map were written to lines long evicted).
 
 /**
- * V[ξ][t][c] for the 4×4 input tiles t = (n, ty, tx) of tile rows n·TH + ty in [r0, r1) starting at (2·ty − pt, 2·tx − pl); rows or
- * columns outside the input read `zero` (≥ C zeros). C channels, x NHWC [N, H, W, C].
+ * V[ξ][t − t0][c] for the 4×4 input tiles t = (n·TH + ty)·TW + tx in [t0, t1) (planes `plane` bytes apart), starting at
+ * (2·ty − pt, 2·tx − pl); rows or columns outside the input read `zero` (≥ C zeros). C channels, x NHWC [N, H, W, C].
  */
 export function winograd_f23_input_transform(
-  x: usize, N: i32, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize, r0: i32, r1: i32,
+  x: usize, plane: usize, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize, t0: i32, t1: i32,
 ): void {
-  const tiles = <usize>N * <usize>TH * <usize>TW;
-  const planeBytes = tiles * (<usize>C << 2);
+  const planeBytes = <usize>plane;
   const rowBytes = <usize>W * (<usize>C << 2);
-  let t: usize = <usize>r0 * <usize>TW;
-  for (let r = r0; r < r1; r++) {
+  let t: usize = 0;
+  for (let g = t0; g < t1; g++) {
+    const r = g / TW;
     const n = r / TH, ty = r % TH;
     {
       const iy0 = ty * 2 - pt;
-      for (let tx = 0; tx < TW; tx++) {
+      {
+      const tx = g - r * TW;
         const ix0 = tx * 2 - pl;
         // The 16 input pixel addresses of this tile (zero row where outside).
         const base = x + <usize>n * <usize>H * rowBytes;
@@ -70,23 +73,24 @@ export function winograd_f23_input_transform(
 }
 
 /**
- * Y = Aᵀ·M·A + bias for the tiles of tile rows n·TH + ty in [r0, r1): M[ξ][t][c] (Cout channels) → y NHWC [N, OH, OW, ys ≥ Cout]
+ * Y = Aᵀ·M·A + bias for the tiles t in [t0, t1) (as the input transform): M[ξ][t − t0][c] (planes `plane` bytes apart; Cout channels) → y NHWC [N, OH, OW, ys ≥ Cout]
  * (channels [0, Cout) of each pixel; only channels [c0, c1) are done), clamped to [ymin, ymax]; the parts of edge tiles beyond
  * OH/OW are dropped. bias: Cout floats or 0.
  */
 export function winograd_f23_output_transform(
-  m: usize, N: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, r0: i32, r1: i32, c0: i32, c1: i32,
+  m: usize, plane: usize, OH: i32, OW: i32, C: i32, TH: i32, TW: i32, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, t0: i32, t1: i32, c0: i32, c1: i32,
 ): void {
-  const tiles = <usize>N * <usize>TH * <usize>TW;
-  const planeBytes = tiles * (<usize>C << 2);
+  const planeBytes = <usize>plane;
   const pixBytes = <usize>ys << 2;
-  let t: usize = <usize>r0 * <usize>TW;
-  for (let r = r0; r < r1; r++) {
+  let t: usize = 0;
+  for (let g = t0; g < t1; g++) {
+    const r = g / TW;
     const n = r / TH, ty = r % TH;
     {
       const oy = ty * 2;
       const twoRows = oy + 1 < OH;
-      for (let tx = 0; tx < TW; tx++) {
+      {
+      const tx = g - r * TW;
         const ox = tx * 2;
         const twoCols = ox + 1 < OW;
         const y00 = y + ((<usize>(n * OH + oy) * <usize>OW + <usize>ox) * pixBytes);

@@ -34,6 +34,8 @@ function ops(): Record<string, Float32Array | Int32Array> {
     ['single-channel', [8, 28, 28, 1], [5, 5, 1, 6], {}],
     ['single-channel-1', [1, 64, 64, 1], [5, 5, 1, 8], { padding: 'same' }],
     ['grouped', [2, 16, 16, 16], [3, 3, 8, 16], { groups: 2 }],
+    ['igemm-1x1-silu', [2, 20, 20, 24], [1, 1, 24, 40], { activation: 'silu' }],
+    ['depthwise-5x5-silu', [2, 30, 30, 36], [5, 5, 1, 36], { padding: 'same', groups: 36, activation: 'silu' }],
   ];
   let seed = 1;
   for (const [name, xs, ws, o] of convs) {

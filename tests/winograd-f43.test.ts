@@ -64,6 +64,9 @@ function runAll(): Float32Array[] {
     [[3, 9, 11, 20], 36, { padding: 'valid', activation: 'relu6' }],
     [[1, 30, 29, 16], 17, { padding: [[0, 2], [1, 0]] }],
     [[1, 7, 7, 96], 60, { padding: 'same', activation: 'relu6' }],
+    // Deep with threads (weights outweigh the 16 tiles): input transformed once, then channels split.
+    [[1, 13, 14, 50], 40, { padding: 'same' }],
+    [[1, 5, 6, 64], 48, { padding: 'same' }], // deep, 4 tiles at F(4×4): channels still split
   ];
   for (const p of ['f23', 'f43'] as const) {
     convPolicy.winograd = p;
@@ -80,18 +83,18 @@ function runAll(): Float32Array[] {
   return out;
 }
 
-test('F(4×4) and F(2×2): bit-identical with 1, 2 and 3 threads and with any sub-band / GEMM-call size; no leaks', async () => {
+test('F(4×4) and F(2×2): bit-identical with 1, 2 and 3 threads and with any sub-band / GEMM-call size / band count; no leaks', async () => {
   const runs: Float32Array[][] = [];
   for (const n of [1, 2, 3]) {
     await init({ threads: n });
     const before = memoryStats();
     runs.push(runAll());
-    for (const [rb, ncol] of [[1, 8], [1000, 1000], [2, 16]]) {
-      Object.assign(winogradTuning, { rb, ncol });
+    for (const [tb, ncol, bands] of [[1, 8, 0], [1000, 1000, 1], [6, 16, 3], [5, 0, 5]]) {
+      Object.assign(winogradTuning, { tb, ncol, bands });
       try {
         runs.push(runAll());
       } finally {
-        Object.assign(winogradTuning, { rb: 0, ncol: 0 });
+        Object.assign(winogradTuning, { tb: 0, ncol: 0, bands: 0 });
       }
     }
     const after = memoryStats();

@@ -1,5 +1,5 @@
 import { clone, type Tensor } from '../tensor.js';
-import { activateInPlace, maxout, parseActivation, prelu, type Activation, type ActivationName, type ParsedActivation } from '../ops/activation.js';
+import { activateInPlace, activationAsOption, maxout, parseActivation, prelu, type Activation, type ActivationName, type ParsedActivation } from '../ops/activation.js';
 import { activationBackward, maxoutBackward, preluBackward } from '../ops/activation-backprop.js';
 import { Layer, type Context, type Gradients, type ParamSpec } from './layer.js';
 import { activationOption, finiteNumber, initializer, layerOptions, positiveInt } from './options.js';
@@ -23,13 +23,7 @@ export function fusedActivation(act: ParsedActivation | null, ctx: Context): Act
 
 /** A parsed activation as an op option again (alpha only where the activation takes one). */
 export function asOption(act: ParsedActivation): Activation {
-  const spec = { ...act } as { name: ActivationName; alpha?: number };
-  try {
-    parseActivation('activation', spec as Activation);
-    return spec as Activation;
-  } catch {
-    return act.name;
-  }
+  return activationAsOption(act);
 }
 
 /** y = act(z) after an op that fused what `fusedActivation` asked; keeps z for backward in training. */

@@ -125,7 +125,8 @@ function concatSlices(graph: Graph, folds: Map<Step, Fold>, readers: (v: number)
 function refresh(f: Fold): void {
   const sources: Layer[] = [f.conv, f.bn];
   const key = sources.flatMap((l) => l.params.map((p) => `${p.id}.${p.version}`)).join();
-  if (key === f.key && f.kernel && f.bias) return;
+  // A tidy around an earlier predict disposes what it created, these included: rebuild them then.
+  if (key === f.key && f.kernel && f.bias && !f.kernel.isDisposed && !f.bias.isDisposed) return;
   f.kernel?.dispose();
   f.bias?.dispose();
   f.kernel = f.bias = null;

@@ -198,6 +198,29 @@ export function parseActivation(op: string, activation: unknown): ParsedActivati
   return parsed;
 }
 
+/**
+ * Activations a convolution kernel can apply to its output rows while they are in cache
+ * (assembly/conv-act.ts's activate_f32 ids); relu and relu6 are store clamps instead.
+ */
+const EPILOGUE_IDS: Partial<Record<ActivationName, number>> = {
+  silu: 1, swish: 1, sigmoid: 2, tanh: 3, gelu: 4, elu: 5, selu: 6, leakyRelu: 7, hardSigmoid: 8, hardSwish: 9,
+};
+
+/** The fused-activation arguments [id, alpha, beta] of the conv-act kernels, or null when act has none. @internal */
+export function epilogueArgs(act: ParsedActivation | null): [number, number, number] | null {
+  const id = act ? EPILOGUE_IDS[act.name] : undefined;
+  return id === undefined ? null : [id, act!.alpha, act!.beta ?? DEFAULT_BETA[act!.name] ?? 0];
+}
+
+/**
+ * A parsed activation as an op option again: the name alone, with alpha (and beta) only where the
+ * activation takes them, so parseActivation accepts it back. @internal
+ */
+export function activationAsOption(act: ParsedActivation): Activation {
+  if (DEFAULT_ALPHA[act.name] === undefined) return act.name;
+  return act.beta === undefined ? { name: act.name, alpha: act.alpha } : { name: act.name, alpha: act.alpha, beta: act.beta };
+}
+
 /** Overwrite t's data with act(t) (softmax kinds over the last axis), using the same kernels as the ops. @internal */
 export function activateInPlace(t: Tensor, act: ParsedActivation): void {
   expectTensor(act.name, 'x', t);

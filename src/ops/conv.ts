@@ -1,7 +1,7 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
-import { parseActivation, activateInPlace, type Activation } from './activation.js';
+import { parseActivation, activateInPlace, epilogueArgs, type Activation } from './activation.js';
 import { derived, scratch, zeroRow } from './cache.js';
 import { expectOptions, expectTensor } from './check.js';
 import { poolThreads, runCalls, split } from './parallel.js';
@@ -166,7 +166,9 @@ export function checkBias(op: string, bias: unknown, Cout: number): Tensor | nul
  * output channel per group) uses its own kernel; everything else the packed indirect GEMM per group.
  * With y wider than Cout, the result goes to channels [c0, c0 + Cout) of each output pixel: the
  * GEMM paths store there directly, the others (and activations that are a pass of their own) via
- * a temporary and a strided copy.
+ * a temporary and a strided copy. Activations other than the clamps are fused into the tap GEMM
+ * and depthwise kernels (applied to chunks of output rows while they are in cache: conv-act.ts),
+ * else a pass over y.
  */
 export function runConv(
   g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean,
@@ -181,7 +183,9 @@ export function runConv(
   const winograd = useWinograd(g, groups), depthwise = K === 1 && Nc === 1, single = plain && groups === 1 && g.C === 1 && singleChannelWins(g.Cout);
   const direct = !g.transposed && K < 16 && g.KH * g.KW > 1;
   const Ct = y.shape[y.rank - 1];
-  if (Ct !== g.Cout && (depthwise || single || (act && !clamped && act.name !== 'linear'))) {
+  const epilogue = clamped ? null : epilogueArgs(act);
+  const fused = epilogue !== null && !winograd && !single && !direct;
+  if (Ct !== g.Cout && (depthwise || single || (act && !clamped && act.name !== 'linear' && !fused))) {
     const t = empty([g.N, g.OH, g.OW, g.Cout]);
     try {
       runConv(g, x, w, bias, groups, flip, act, t);
@@ -193,18 +197,21 @@ export function runConv(
   }
   const out = { ptr: y.ptr + c0 * 4, stride: Ct };
   if (winograd) runWinograd(g, x, w, bias, flip, ymin, ymax, out);
-  else if (depthwise) runDepthwise(g, x, w, bias, flip, ymin, ymax, y);
+  else if (depthwise) runDepthwise(g, x, w, bias, flip, ymin, ymax, y, fused ? epilogue : null);
   else if (single) runSingleChannel(g, x, w, bias, flip, ymin, ymax, y);
   else if (direct) runDirect(g, x, w, bias, groups, flip, ymin, ymax, out);
-  else runIndirect(g, x, w, bias, groups, flip, ymin, ymax, out);
-  if (act && !clamped) activateInPlace(y, act);
+  else runIndirect(g, x, w, bias, groups, flip, ymin, ymax, out, fused ? epilogue : null);
+  if (act && !clamped && !fused) activateInPlace(y, act);
 }
 
 /** Where a GEMM path stores: the first output channel's address and the floats between pixels. */
 interface Out { ptr: number; stride: number }
 
+/** A fused activation's kernel arguments [id, alpha, beta] (epilogueArgs), or null for none. */
+type Epilogue = [number, number, number] | null;
+
 /** The general path: the packed indirect GEMM over the tap indirection, per group. */
-function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Out): void {
+function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, groups: number, flip: boolean, ymin: number, ymax: number, y: Out, epilogue: Epilogue): void {
   const T = g.KH * g.KW, K = g.C / groups, Nc = g.Cout / groups;
   // The plan's output offsets step by its Cout: the row stride of y.
   const p = plan(y.stride === g.Cout ? g : { ...g, Cout: y.stride });
@@ -215,23 +222,22 @@ function runIndirect(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   const calls: Call[] = [];
   for (const [b, e] of split(p.M, p.M * T * K * Nc, 4)) {
     for (let gi = 0; gi < groups; gi++) {
-      calls.push({ kernel: 'igemm_f32_4x8', args: [
-        e - b, Nc, K, T, x.ptr + gi * K * 4, p.ind + b * T * 4, zero, packed + gi * blockBytes,
-        y.ptr + gi * Nc * 4, p.out + b * 4, ymin, ymax,
-      ] });
+      const args = [e - b, Nc, K, T, x.ptr + gi * K * 4, p.ind + b * T * 4, zero, packed + gi * blockBytes, y.ptr + gi * Nc * 4, p.out + b * 4];
+      calls.push(epilogue ? { kernel: 'igemm_f32_4x8_act', args: [...args, ...epilogue] } : { kernel: 'igemm_f32_4x8', args: [...args, ymin, ymax] });
     }
   }
   runCalls(calls);
 }
 
 /** Depthwise (multiplier 1), forward or transposed: the tap indirection feeds its own kernel. */
-function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
+function runDepthwise(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor, epilogue: Epilogue): void {
   const T = g.KH * g.KW;
   const p = plan(g);
   const packed = packDepthwise(w, bias, T, g.C, flip);
-  runCalls(split(p.M, p.M * T * g.C, 4).map(([b, e]) => ({
-    kernel: 'conv2d_nhwc_f32_depthwise', args: [e - b, g.C, T, x.ptr, p.ind + b * T * 4, packed, y.ptr, p.out + b * 4, ymin, ymax],
-  })));
+  runCalls(split(p.M, p.M * T * g.C, 4).map(([b, e]): Call => {
+    const args = [e - b, g.C, T, x.ptr, p.ind + b * T * 4, packed, y.ptr, p.out + b * 4];
+    return epilogue ? { kernel: 'conv2d_nhwc_f32_depthwise_act', args: [...args, ...epilogue] } : { kernel: 'conv2d_nhwc_f32_depthwise', args: [...args, ymin, ymax] };
+  }));
 }
 
 /**
@@ -310,8 +316,11 @@ function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | 
  */
 export const convPolicy: { winograd: 'auto' | 'always' | 'never' | 'f23' | 'f43' } = { winograd: 'auto' };
 
-/** @internal Sub-band and GEMM-call sizes of the band kernels, for benchmarks (0 = the default). */
-export const winogradTuning = { rb: 0, ncol: 0 };
+/**
+ * @internal Sub-band size in tiles, GEMM-call size in columns and bands per thread of the band
+ * kernels, for tests and benchmarks (0 = the default).
+ */
+export const winogradTuning = { tb: 0, ncol: 0, bands: 0 };
 
 function useWinograd(g: ConvGeometry, groups: number): boolean {
   const eligible = !g.transposed && groups === 1 && g.KH === 3 && g.KW === 3 &&
@@ -345,7 +354,7 @@ function winogradVariant(g: ConvGeometry): 'f23' | 'f43' {
   return cost(4, 6) < cost(2, 4) ? 'f43' : 'f23';
 }
 
-/** Transformed input tiles → α² packed GEMMs → output transform (bias, relu clamp), by bands of tile rows. */
+/** Transformed input tiles → α² packed GEMMs → output transform (bias, relu clamp), by bands of tiles. */
 function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Out): void {
   const variant = winogradVariant(g);
   const e = variant === 'f43' ? 4 : 2, P = (e + 2) * (e + 2);
@@ -353,38 +362,73 @@ function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   const tiles = g.N * TH * TW;
   const u = packWinograd(w, g.C, g.Cout, flip, variant);
   const zero = zeroRow(g.C);
-  const rows = denseRows(tiles, g.C, g.Cout);
-  // Sub-bands: about 1 MiB of transformed tiles (in and out) at a time, so they stay in L2 —
-  // unless the weights outweigh all the transformed tiles (deep layers): every sub-band streams
-  // the weights again, so then a band is one sub-band.
-  const rowBytes = P * TW * (g.C + g.Cout) * 4, weightBytes = P * g.C * g.Cout * 4;
-  const deep = weightBytes >= rowBytes * g.N * TH;
-  const rb = winogradTuning.rb || (deep ? g.N * TH : Math.max(1, Math.floor((1 << 20) / rowBytes)));
+  const k = rt().kernels, threads = poolThreads();
+  const plane = (T: number, floats: number) => P * k.winograd_plane_bytes(T, floats);
   const ncol = winogradTuning.ncol || 8;
-  const vBytes = P * tiles * g.C * 4;
-  const m = scratch(1, P * tiles * g.Cout * 4);
-  const kernel = variant === 'f43' ? 'winograd_f43_band' : 'winograd_f23_band';
-  const args = (v: number, r0: number, r1: number, n0: number, n1: number) => [
-    x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v, u, m, g.Cout, g.OH, g.OW, rows,
-    bias ? bias.ptr : 0, y.ptr, y.stride, ymin, ymax, r0, r1, rb, ncol, n0, n1,
-  ];
-  // Tiles: bands of Winograd tile rows (n, ty), each transformed in, multiplied and transformed
-  // out in one call — one pool run, no barrier between the steps. Deep layers have few tile rows
-  // and weights that each band would stream again: there a tile is a range of output channels
-  // (8-column blocks, two per thread) over all tile rows, transforming the input into its
-  // thread's own copy of v.
-  const bands = split(g.N * TH, tiles * P * g.C * g.Cout, 1);
-  if (bands.length > 1 && deep) {
-    const threads = poolThreads(), blocks = Math.ceil(g.Cout / 8);
-    const per = Math.ceil(blocks / Math.min(blocks, 2 * threads));
-    const v = scratch(0, vBytes * threads);
+  // Deep layers (7×7 and 14×14 maps at batch 1): the weights outweigh all the transformed tiles.
+  const deep = P * g.C * g.Cout >= P * (g.C + g.Cout) * tiles;
+  // Threads split tiles (4-tile GEMM blocks), or on deep layers 8-column blocks of output channels.
+  const parallel = split(deep ? Math.ceil(g.Cout / 8) : tiles, tiles * P * g.C * g.Cout, deep ? 1 : 4).length > 1;
+  if (parallel && deep) {
+    // Split the few tiles and every band streams all the weights: transform the input once (tiles
+    // split over threads), then split output channels (8-column blocks, two ranges per thread),
+    // each multiplying all tiles into its thread's own m and transforming them out.
+    const vBytes = plane(tiles, g.C), mBytes = plane(tiles, g.Cout);
+    const v = scratch(0, vBytes + mBytes * threads);
+    const vPlane = vBytes / P;
+    const tin = variant === 'f43' ? 'winograd_f43_input_transform' : 'winograd_f23_input_transform';
+    runCalls(evenRanges(tiles, threads, 1).map(([t0, t1]) => ({
+      kernel: tin, args: [x.ptr, vPlane, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v + t0 * g.C * 4, t0, t1],
+    })));
+    const rows = denseRows(tiles, g.C, g.Cout);
+    const blocks = Math.ceil(g.Cout / 8), per = Math.ceil(blocks / Math.min(blocks, 2 * threads));
     const calls: Call[] = [];
     for (let b0 = 0; b0 < blocks; b0 += per) {
-      calls.push({ kernel, args: args(v, 0, g.N * TH, b0 * 8, Math.min(g.Cout, (b0 + per) * 8)), scratch: [10], scratchStride: vBytes });
+      calls.push({
+        kernel: 'winograd_multiply',
+        args: [
+          P, v, u, v + vBytes, g.C, g.Cout, g.OH, g.OW, TH, TW, tiles, rows, zero, bias ? bias.ptr : 0, y.ptr, y.stride,
+          ymin, ymax, ncol, b0 * 8, Math.min(g.Cout, (b0 + per) * 8),
+        ],
+        scratch: [3], scratchStride: mBytes,
+      });
     }
     runCalls(calls);
     return;
   }
-  const v = scratch(0, vBytes);
-  runCalls(bands.map(([b, e]) => ({ kernel, args: args(v, b, e, 0, g.Cout) })));
+  // Bands of tiles, each transformed in, multiplied and transformed out in one call (one pool run,
+  // no barrier between the steps): two per thread, equal in whole 4-tile GEMM blocks. A band runs
+  // in sub-bands of about 1 MiB of transformed tiles (in and out), in buffers of its thread's own
+  // that every sub-band reuses, so they stay in its L2 — unless the layer is deep: every sub-band
+  // streams the weights again, so then a band is one sub-band.
+  const tb = Math.min(tiles, winogradTuning.tb || (deep ? tiles : Math.max(4, 4 * Math.floor((1 << 20) / (P * (g.C + g.Cout) * 4) / 4))));
+  const rows = denseRows(tb, g.C, g.Cout);
+  const vBytes = plane(tb, g.C), perThread = vBytes + plane(tb, g.Cout);
+  const buf = scratch(0, perThread * threads);
+  const kernel = variant === 'f43' ? 'winograd_f43_band' : 'winograd_f23_band';
+  const bands = parallel ? evenRanges(tiles, threads * (winogradTuning.bands || 2), 4) : [[0, tiles]];
+  runCalls(bands.map(([t0, t1]) => ({
+    kernel,
+    args: [
+      x.ptr, g.N, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, buf, u, buf + vBytes, g.Cout, g.OH, g.OW, rows,
+      bias ? bias.ptr : 0, y.ptr, y.stride, ymin, ymax, t0, t1, tb, ncol, 0, g.Cout,
+    ],
+    scratch: [10, 12], scratchStride: perThread,
+  })));
+}
+
+/**
+ * At most n ranges covering [0, total), in units of `unit` (the last unit may be partial), as
+ * equal as whole units allow — so that n = 2 × threads equal tiles leave no thread with an odd
+ * one more (an odd count of row bands on 2 threads lost up to a third).
+ */
+function evenRanges(total: number, n: number, unit: number): Array<[number, number]> {
+  const units = Math.ceil(total / unit), count = Math.min(n, units);
+  const out: Array<[number, number]> = [];
+  for (let i = 0, b = 0; i < count; i++) {
+    const e = Math.min(total, b + unit * (Math.floor(units / count) + (i < units % count ? 1 : 0)));
+    out.push([b, e]);
+    b = e;
+  }
+  return out;
 }
