@@ -33,3 +33,27 @@ export function bias_grad_f32(dy: usize, rows: i32, N: i32, db: usize): void {
     store<f32>(db + (<usize>n << 2), s);
   }
 }
+
+/**
+ * dst[i] = (((dst[i] + parts[0][i]) + parts[1][i]) + …) for i < n: the fixed-order sum of a
+ * reduction's per-tile partials (`count` rows of n floats, `stride` bytes apart), elements [i0, i1).
+ */
+export function add_partials_f32(dst: usize, parts: usize, count: i32, stride: i32, i0: i32, i1: i32): void {
+  let i = i0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= i1; i += 4) {
+      const o = dst + (<usize>i << 2);
+      let s = v128.load(o);
+      let p = parts + (<usize>i << 2);
+      for (let k = 0; k < count; k++) { s = f32x4.add(s, v128.load(p)); p += <usize>stride; }
+      v128.store(o, s);
+    }
+  }
+  for (; i < i1; i++) {
+    const o = dst + (<usize>i << 2);
+    let s = load<f32>(o);
+    let p = parts + (<usize>i << 2);
+    for (let k = 0; k < count; k++) { s += load<f32>(p); p += <usize>stride; }
+    store<f32>(o, s);
+  }
+}

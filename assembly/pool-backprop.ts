@@ -32,11 +32,18 @@ const ROW: usize = 12; // bytes per table entry: [start, end, count] as i32
  * every i of dy / indices [N, P, C] (P = OH·OW output pixels; HWC = H·W·C per image). Every index
  * is first checked to be an offset into its own image and channel: idx − (n·HWC + c) in [0, HWC)
  * and a multiple of C. On the first bad one the kernel stops (dx partly written, nothing outside
- * it touched) and returns its position in dy; otherwise −1.
+ * it touched) and returns its position in dy; otherwise −1. Images [n0, n1) only (a thread's tile:
+ * images are independent); the result is also stored at `status` (if not 0).
  */
-export function maxpool2d_grad_nhwc_f32(dy: usize, indices: usize, N: i32, P: i32, C: i32, HWC: i32, dx: usize): i32 {
-  fill_f32(dx, N * HWC, 0);
-  if (N == 0 || P == 0 || C == 0) return -1;
+export function maxpool2d_grad_nhwc_f32(dy: usize, indices: usize, P: i32, C: i32, HWC: i32, dx: usize, n0: i32, n1: i32, status: usize): i32 {
+  const r = maxpoolGrad(dy, indices, P, C, HWC, dx, n0, n1);
+  if (status) store<i32>(status, r);
+  return r;
+}
+
+function maxpoolGrad(dy: usize, indices: usize, P: i32, C: i32, HWC: i32, dx: usize, n0: i32, n1: i32): i32 {
+  fill_f32(dx + (<usize>n0 * <usize>HWC << 2), (n1 - n0) * HWC, 0);
+  if (n1 <= n0 || P == 0 || C == 0) return -1;
   // rel is a multiple of C = C0·2^k (C0 odd) ⇔ rotr(rel·C0⁻¹ mod 2³², k) ≤ ⌊(2³² − 1)/C⌋
   // (Granlund–Montgomery): a multiply, two shifts and a compare instead of a division per lane.
   const k = ctz<u32>(<u32>C);
@@ -45,9 +52,9 @@ export function maxpool2d_grad_nhwc_f32(dy: usize, indices: usize, N: i32, P: i3
   for (let i = 0; i < 4; i++) inv *= 2 - odd * inv;
   const limit = u32.MAX_VALUE / <u32>C;
   const pixelBytes = <usize>C << 2;
-  let out: usize = 0; // byte offset of the current output pixel in dy and indices
-  let pos = 0; // its element offset
-  for (let n = 0; n < N; n++) {
+  let pos = n0 * P * C; // element offset of the current output pixel in dy and indices
+  let out: usize = <usize>pos << 2; // its byte offset
+  for (let n = n0; n < n1; n++) {
     const base = n * HWC;
     for (let q = 0; q < P; q++) {
       let c = 0;

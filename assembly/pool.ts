@@ -16,116 +16,10 @@ import { loadPartial, storeLanes } from './simd';
 // channel in the scalar build) perform the same f32 operations in the same order, so results do
 // not depend on a channel's position; in particular no fused multiply-add is used here.
 
-const ROW: usize = 12; // bytes per table entry: [start, end, count] as i32
+export const ROW: usize = 12; // bytes per table entry: [start, end, count] as i32
 
 // Max with argmax follows math.ts' max rule (takesMax): ties keep the earlier tap (row-major
-// window order) and the first NaN wins and stays.
-
-/**
- * Max of 4 channels over a window (values only): pmax with an exact NaN flag per tap, so any
- * NaN in the window gives NaN; of equal values the first is kept.
- */
-function maxExact4(p0: usize, y0: i32, y1: i32, x0: i32, x1: i32, rowStep: usize, pixelBytes: usize, out: usize): void {
-  let m = f32x4.splat(-Infinity);
-  let n = i32x4.splat(0);
-  let row = p0;
-  for (let iy = y0; iy < y1; iy++) {
-    let p = row;
-    for (let ix = x0; ix < x1; ix++) {
-      const v = v128.load(p);
-      m = f32x4.pmax(m, v);
-      n = v128.or(n, f32x4.ne(v, v));
-      p += pixelBytes;
-    }
-    row += rowStep;
-  }
-  v128.store(out, v128.bitselect(f32x4.splat(NaN), m, n));
-}
-
-/**
- * Max pooling, values only. y [N, OH, OW, C]; windows from `win` (see above). Of equal values the
- * first is kept, and any NaN in a window gives NaN (the argmax kernel's rule, without the index).
- */
-export function maxpool2d_nhwc_f32(
-  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, y: usize,
-): void {
-  const pixelBytes = <usize>C << 2;
-  const cols = win + <usize>OH * ROW;
-  let out: usize = 0; // byte offset of the current output pixel in y
-  for (let n = 0; n < N; n++) {
-    for (let oy = 0; oy < OH; oy++) {
-      const y0 = load<i32>(win + <usize>oy * ROW), y1 = load<i32>(win + <usize>oy * ROW, 4);
-      for (let ox = 0; ox < OW; ox++) {
-        const x0 = load<i32>(cols + <usize>ox * ROW), x1 = load<i32>(cols + <usize>ox * ROW, 4);
-        // First tap: element offset of its pixel, and its address.
-        const first = ((n * H + y0) * W + x0) * C;
-        const p0 = x + (<usize>first << 2);
-        const rowStep = <usize>W * pixelBytes;
-        let c = 0;
-        if (ASC_FEATURE_SIMD) {
-          // f32x4.max is a long instruction sequence on x64 (NaN and ±0 rules) and a 9-tap chain
-          // of it is latency-bound, so: pmax (one maxps; `m < v ? v : m` keeps the first of equal
-          // values, as the argmax kernel does), and a running sum that turns NaN if the window
-          // holds a NaN. A NaN sum can also come from +∞ + −∞ or overflow, so a block whose sum
-          // is NaN is redone with exact per-tap NaN flags (rare inputs only).
-          for (; c + 16 <= C; c += 16) {
-            const cb = <usize>c << 2;
-            let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0;
-            let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
-            let row = p0 + cb;
-            for (let iy = y0; iy < y1; iy++) {
-              let p = row;
-              for (let ix = x0; ix < x1; ix++) {
-                const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-                m0 = f32x4.pmax(m0, v0); s0 = f32x4.add(s0, v0);
-                m1 = f32x4.pmax(m1, v1); s1 = f32x4.add(s1, v1);
-                m2 = f32x4.pmax(m2, v2); s2 = f32x4.add(s2, v2);
-                m3 = f32x4.pmax(m3, v3); s3 = f32x4.add(s3, v3);
-                p += pixelBytes;
-              }
-              row += rowStep;
-            }
-            const yo = y + out + cb;
-            const suspect = v128.or(v128.or(f32x4.ne(s0, s0), f32x4.ne(s1, s1)), v128.or(f32x4.ne(s2, s2), f32x4.ne(s3, s3)));
-            if (v128.any_true(suspect)) {
-              maxExact4(p0 + cb, y0, y1, x0, x1, rowStep, pixelBytes, yo);
-              maxExact4(p0 + cb + 16, y0, y1, x0, x1, rowStep, pixelBytes, yo + 16);
-              maxExact4(p0 + cb + 32, y0, y1, x0, x1, rowStep, pixelBytes, yo + 32);
-              maxExact4(p0 + cb + 48, y0, y1, x0, x1, rowStep, pixelBytes, yo + 48);
-            } else {
-              v128.store(yo, m0); v128.store(yo, m1, 16); v128.store(yo, m2, 32); v128.store(yo, m3, 48);
-            }
-          }
-          for (; c + 4 <= C; c += 4) {
-            const cb = <usize>c << 2;
-            maxExact4(p0 + cb, y0, y1, x0, x1, rowStep, pixelBytes, y + out + cb);
-          }
-          if (c < C) {
-            maxPartial(p0, first, c, C, y0, y1, x0, x1, rowStep, W * C, y + out, 0);
-            c = C;
-          }
-        }
-        for (; c < C; c++) {
-          const cb = <usize>c << 2;
-          let m = load<f32>(p0 + cb);
-          let row = p0 + cb;
-          for (let iy = y0; iy < y1; iy++) {
-            let p = row;
-            for (let ix = x0; ix < x1; ix++) {
-              const v = load<f32>(p);
-              // As the SIMD body: first of equal values, NaN wins.
-              m = m != m ? m : (v != v || m < v ? v : m);
-              p += pixelBytes;
-            }
-            row += rowStep;
-          }
-          store<f32>(y + out + cb, m);
-        }
-        out += pixelBytes;
-      }
-    }
-  }
-}
+// window order) and the first NaN wins and stays. The values-only max kernel is in pool-max.ts.
 
 /**
  * Max pooling with argmax. y [N, OH, OW, C], and indices (i32, same shape) the flat offset
@@ -231,7 +125,7 @@ export function maxpool2d_nhwc_f32_argmax(
  * ≠ 0) to io + 4c. Shared by both max kernels.
  */
 // @ts-ignore: decorator
-@inline function maxPartial(
+@inline export function maxPartial(
   p0: usize, first: i32, c: i32, C: i32, y0: i32, y1: i32, x0: i32, x1: i32, rowStep: usize, rowPix: i32, yo: usize, io: usize,
 ): void {
   const pixelBytes = <usize>C << 2;

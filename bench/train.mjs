@@ -16,6 +16,9 @@ const threadsArg = process.argv.indexOf('--threads');
 if (threadsArg > 0) {
   const counts = process.argv[threadsArg + 1].split(',').map(Number);
   const times = new Map(counts.map((n) => [n, []]));
+  // CPU time of the whole process (every thread) over wall time while timing: about n with n
+  // threads that each had a core, about 1 when the threads shared one.
+  const cpu = new Map(counts.map((n) => [n, 0])), wall = new Map(counts.map((n) => [n, 0]));
   const control0 = await machineScaling();
   for (let blk = 0; blk < (quick ? 3 : 8); blk++) {
     for (const n of counts) {
@@ -27,17 +30,21 @@ if (threadsArg > 0) {
       const yb = tensor(Int32Array.from({ length: batch }, (_, i) => i % 10), [batch], 'int32');
       for (let i = 0, t0 = performance.now(); i < 5 || performance.now() - t0 < 200; i++) m.trainStep(xb, yb);
       globalThis.gc?.();
-      const t = performance.now();
+      const c0 = process.cpuUsage(), t = performance.now();
       for (let i = 0; i < 20; i++) m.trainStep(xb, yb);
-      times.get(n).push((performance.now() - t) / 20);
+      const dt = performance.now() - t, c = process.cpuUsage(c0);
+      times.get(n).push(dt / 20);
+      cpu.set(n, cpu.get(n) + (c.user + c.system) / 1e3);
+      wall.set(n, wall.get(n) + dt);
     }
   }
   const med = counts.map((n) => { const s = [...times.get(n)].sort((p, q) => p - q); return s[s.length >> 1]; });
   const control1 = await machineScaling();
   console.log(`LeNet-5 training step, batch ${batch}, ${backend()} build, Node ${process.version}; machine check (two JS jobs on two threads vs one; 2.00 = a free second core): ×${control0.toFixed(2)} before, ×${control1.toFixed(2)} after`);
-  counts.forEach((n, i) => console.log(`  ${n} thread(s): median ${med[i].toFixed(2)} ms, ${Math.round(batch / (med[i] / 1e3))} images/s${i ? `, ×${(med[0] / med[i]).toFixed(2)} over ${counts[0]}` : ''}`));
+  const cpuPerWall = counts.map((n) => cpu.get(n) / wall.get(n));
+  counts.forEach((n, i) => console.log(`  ${n} thread(s): median ${med[i].toFixed(2)} ms, ${Math.round(batch / (med[i] / 1e3))} images/s${i ? `, ×${(med[0] / med[i]).toFixed(2)} over ${counts[0]}` : ''}; CPU/wall ${cpuPerWall[i].toFixed(2)}`));
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/train-threads.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, counts, machineScaling: [control0, control1], medianMs: med }, null, 2));
+  writeFileSync('bench/results/train-threads.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, counts, machineScaling: [control0, control1], medianMs: med, cpuPerWall }, null, 2));
   process.exit(0);
 }
 const b = await init(process.argv.includes('--scalar') ? { backend: 'scalar' } : {});

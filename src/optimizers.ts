@@ -1,5 +1,5 @@
 import { ArgumentError, DisposedError, ShapeError, fmtShape } from './errors.js';
-import { parallelElements } from './ops/parallel.js';
+import { batched, parallelElements } from './ops/parallel.js';
 import { expectBool, expectNumber, expectOptions, expectTensor } from './ops/check.js';
 import { sameShape } from './ops/shape.js';
 import { onReset, rt, type Kernels } from './runtime/wasm.js';
@@ -251,12 +251,15 @@ class WasmOptimizer<C extends OptimizerConfig & { readonly learningRate: number 
     // Allocate every block before updating anything: running out of memory leaves params as they were.
     const slots = params.map((p) => this.slotOf(p));
     const k = rt().kernels;
-    for (let i = 0; i < params.length; i++) {
-      const p = params[i], slot = slots[i];
-      if (slot) slot.step++;
-      this.update(k, p, grads[i], slot ? slot.buffers : NO_BUFFERS, slot ? slot.step : 0, this.settings.learningRate);
-      p.version++;
-    }
+    // Every parameter's update in one pool run (independent: each touches its own memory).
+    batched(params.reduce((s, p) => s + p.size, 0), () => {
+      for (let i = 0; i < params.length; i++) {
+        const p = params[i], slot = slots[i];
+        if (slot) slot.step++;
+        this.update(k, p, grads[i], slot ? slot.buffers : NO_BUFFERS, slot ? slot.step : 0, this.settings.learningRate);
+      }
+    });
+    for (const p of params) p.version++;
   }
 
   stateBytes(params?: ReadonlyArray<{ readonly size: number }>): number {

@@ -10,23 +10,24 @@ import { winograd_f43_input_transform, winograd_f43_output_transform } from '../
 // as the host's loop on one thread, so results are bit-identical.
 
 /**
- * Filter gradient over output pixels [0, M) in chunks of `chunk` (the reduction order is fixed by
- * the chunk, never by the tiling): for each chunk, im2col into col, then dW[r0..r1)[n0..n1) (+)=
- * colᵀ · dy. A tile is a block of rows (taps × channels) and columns (output channels) of dW; the
- * chunk's im2col is gathered by every tile that needs it.
+ * Filter gradient over output pixels [m0, m1) in chunks of `chunk` (the reduction order is fixed
+ * by the chunk and the pixel range, never by the tiling): for each chunk, im2col into col, then
+ * dW[r0..r1)[n0..n1) (+)= colᵀ · dy. A tile is a block of rows (taps × channels) and columns
+ * (output channels) of dW — the chunk's im2col is gathered by every tile that needs it — or a
+ * pixel range whose partial dW the host sums in a fixed order (add_partials_f32).
  */
 export function conv2d_filter_grad_nhwc_f32_im2col(
   x: usize, H: i32, W: i32, Cs: i32, K: i32, OH: i32, OW: i32, KH: i32, KW: i32,
-  sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, M: i32, chunk: i32, col: usize,
+  sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, m0: i32, m1: i32, chunk: i32, col: usize,
   dy: usize, dyStride: i32, out: usize, outStride: i32, r0: i32, r1: i32, n0: i32, n1: i32,
 ): void {
   const R = KH * KW * K;
-  for (let p0 = 0; p0 < M; p0 += chunk) {
-    const n = min(chunk, M - p0);
+  for (let p0 = m0; p0 < m1; p0 += chunk) {
+    const n = min(chunk, m1 - p0);
     im2col_nhwc_f32(x, H, W, Cs, K, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, p0, n, col);
     gemm_tn_f32_4x8(
       n, r1 - r0, n1 - n0, col + (<usize>r0 << 2), R << 2, dy + <usize>p0 * <usize>dyStride + (<usize>n0 << 2), dyStride,
-      out + <usize>r0 * <usize>outStride + (<usize>n0 << 2), outStride, p0 > 0,
+      out + <usize>r0 * <usize>outStride + (<usize>n0 << 2), outStride, p0 > m0,
     );
   }
 }

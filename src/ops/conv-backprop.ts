@@ -5,7 +5,7 @@ import { scratch } from './cache.js';
 import { expectOptions, expectTensor } from './check.js';
 import { runConv } from './conv.js';
 import { im2colChunk, padSingleChannel, plan } from './pack.js';
-import { poolThreads, runCalls, split } from './parallel.js';
+import { MIN_PARALLEL_WORK, parallelRows, poolThreads, runCalls, split } from './parallel.js';
 import type { Call } from '../runtime/pool.js';
 import {
   conv1dGeometry, conv2dGeometry, conv2dTransposeGeometry, locallyConnected2dGeometry,
@@ -148,7 +148,8 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
     const xp = padSingleChannel(g, x.ptr, 8);
     const OWp = Math.ceil(g.OW / 4) * 4;
     const dyT = scratch(2, g.N * g.Cout * g.OH * OWp * 4);
-    kernels.transpose_nhwc_nchw_f32(dy.ptr, g.N, g.OH, g.OW, g.Cout, OWp, dyT);
+    parallelRows('transpose_nhwc_nchw_f32', g.N, g.N * g.Cout * g.OH * OWp, 1, (b, e) =>
+      [dy.ptr + b * g.OH * g.OW * g.Cout * 4, e - b, g.OH, g.OW, g.Cout, OWp, dyT + b * g.Cout * g.OH * OWp * 4]);
     // Tiles: pairs of output channels × kernel rows (independent sums; the pixel sum is never split).
     const pairs = split(Math.ceil(g.Cout / 2), M * T * g.Cout, 1);
     const rows = poolThreads() === 1 ? [[0, g.KH] as [number, number]] : split(g.KH, M * T * g.Cout, 1);
@@ -162,10 +163,14 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
     if (flip) reverseTaps(dw, T, K * g.Cout);
     return dw;
   }
-  // Tiles: blocks of dW's rows (taps × channels, multiples of 4) or columns (output channels,
-  // multiples of 8) — never the sum over pixels, whose chunking stays `chunk` on any thread count.
   const chunk = im2colChunk(R);
   const work = M * R * Nc * groups;
+  if (groups === 1 && M > 0) {
+    const parts = pixelParts(M, chunk, R * Nc, work);
+    if (parts > 1) { filterGradByPixels(g, x, dy, dw, R, chunk, parts); if (flip) reverseTaps(dw, T, K * g.Cout); return dw; }
+  }
+  // Tiles: blocks of dW's rows (taps × channels, multiples of 4) or columns (output channels,
+  // multiples of 8) — never the sum over pixels, whose chunking stays `chunk` on any thread count.
   const byCols = Nc >= 16;
   const ranges = split(byCols ? Nc : R, work, byCols ? 8 : 4);
   const tilesPerGroup = ranges.length;
@@ -179,10 +184,10 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
       calls.push({
         kernel: 'conv2d_filter_grad_nhwc_f32_im2col',
         args: [
-          x.ptr + gi * K * 4, g.H, g.W, g.C, K, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], M, chunk, col,
+          x.ptr + gi * K * 4, g.H, g.W, g.C, K, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], 0, M, chunk, col,
           dy.ptr + gi * Nc * 4, g.Cout * 4, dw.ptr + gi * Nc * 4, g.Cout * 4, r0, r1, n0, n1,
         ],
-        scratch: [17], scratchStride: colBytes,
+        scratch: [18], scratchStride: colBytes,
       });
     }
   }
@@ -190,6 +195,41 @@ function filterGrad(g: ConvGeometry, x: Tensor, dy: Tensor, wShape: readonly num
   if (M === 0) dw.view().fill(0);
   if (flip) reverseTaps(dw, T, K * g.Cout);
   return dw;
+}
+
+/**
+ * Pixel ranges for a filter gradient whose dW is small next to its work (first layers: many pixels,
+ * few filters): each range (whole chunks) gives a partial dW, summed in range order. Depends only
+ * on the shape, never on the thread count: 1 = no pixel split.
+ */
+function pixelParts(M: number, chunk: number, dwFloats: number, work: number): number {
+  if (work < MIN_PARALLEL_WORK) return 1;
+  const parts = Math.min(12, Math.floor(M / (2 * chunk)));
+  return parts > 1 && (parts - 1) * dwFloats * 4 <= 2 << 20 ? parts : 1;
+}
+
+/** dW over `parts` pixel ranges: range 0 into dw, the others into scratch, then summed into dw in order. */
+function filterGradByPixels(g: ConvGeometry, x: Tensor, dy: Tensor, dw: Tensor, R: number, chunk: number, parts: number): void {
+  const M = g.N * g.OH * g.OW, n = R * g.Cout;
+  const per = Math.ceil(Math.ceil(M / chunk) / parts) * chunk;
+  const threads = poolThreads();
+  const colBytes = chunk * R * 4;
+  const col = scratch(2, colBytes * threads);
+  const partial = scratch(4, (parts - 1) * n * 4);
+  const calls: Call[] = [];
+  let count = 0;
+  for (let m0 = 0; m0 < M; m0 += per, count++) {
+    calls.push({
+      kernel: 'conv2d_filter_grad_nhwc_f32_im2col',
+      args: [
+        x.ptr, g.H, g.W, g.C, g.C, g.OH, g.OW, g.KH, g.KW, g.s[0], g.s[1], g.d[0], g.d[1], g.pads[0][0], g.pads[1][0], m0, Math.min(M, m0 + per), chunk, col,
+        dy.ptr, g.Cout * 4, count ? partial + (count - 1) * n * 4 : dw.ptr, g.Cout * 4, 0, R, 0, g.Cout,
+      ],
+      scratch: [18], scratchStride: colBytes,
+    });
+  }
+  runCalls(calls);
+  parallelRows('add_partials_f32', n, n * (count - 1), 64, (b, e) => [dw.ptr, partial, count - 1, n * 4, b, e]);
 }
 
 /** Reverse the order of the T tap blocks (of `tap` floats) of a filter gradient (flip = true). */

@@ -1,9 +1,10 @@
 import { ShapeError, fmtShape } from '../errors.js';
-import { parallelRows } from './parallel.js';
+import { MIN_PARALLEL_WORK, parallelRows, runCalls } from './parallel.js';
+import type { Call } from '../runtime/pool.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { activateInPlace, parseActivation, type Activation } from './activation.js';
-import { zeroRow } from './cache.js';
+import { scratch, zeroRow } from './cache.js';
 import { expectOptions, expectTensor } from './check.js';
 import { denseRows, packGemm } from './pack.js';
 
@@ -61,7 +62,18 @@ export function biasGrad(dy: Tensor, options?: { perPixel?: boolean }): Tensor {
   const shape = o.perPixel ? dy.shape.slice(1) : [dy.shape[dy.rank - 1]];
   const cols = shape.reduce((a, b) => a * b, 1);
   const db = empty(shape);
-  rt().kernels.bias_grad_f32(dy.ptr, cols ? dy.size / cols : 0, cols, db.ptr);
+  const rows = cols ? dy.size / cols : 0;
+  // Large sums: fixed row ranges (by the shape only, never the thread count) give partial sums,
+  // added in range order.
+  const parts = rows * cols < MIN_PARALLEL_WORK ? 1 : Math.min(16, Math.ceil((rows * cols) / (1 << 15)), rows);
+  const per = Math.ceil(rows / parts);
+  const partial = parts > 1 ? scratch(4, (parts - 1) * cols * 4) : 0;
+  const calls: Call[] = [];
+  for (let r = 0, i = 0; r < rows || i === 0; r += per, i++) {
+    calls.push({ kernel: 'bias_grad_f32', args: [dy.ptr + r * cols * 4, Math.min(per, rows - r), cols, i ? partial + (i - 1) * cols * 4 : db.ptr] });
+  }
+  runCalls(calls);
+  if (calls.length > 1) parallelRows('add_partials_f32', cols, cols * (calls.length - 1), 64, (b, e) => [db.ptr, partial, calls.length - 1, cols * 4, b, e]);
   return db;
 }
 

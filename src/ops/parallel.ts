@@ -7,8 +7,10 @@ import { MAX_TILES } from '../runtime/pool.js';
 // builds one kernel call per tile. Tiles split only *independent* rows (output rows of a GEMM,
 // output channels of a filter gradient, elements of an elementwise pass), at multiples of the
 // kernel's register tile / vector width, so every output is computed by the same instructions in
-// the same order whatever the split: results are bit-identical to one thread. Reductions (e.g. a
-// filter gradient's sum over pixels) are never split.
+// the same order whatever the split: results are bit-identical to one thread. A reduction (a
+// filter gradient's or bias gradient's sum over pixels) is split only into ranges fixed by the
+// shape, never by the thread count, whose partial sums are then added in range order (also on one
+// thread), so it too gives the same bits on any thread count.
 
 /**
  * Below this much work an op stays on the calling thread (README "Threads": on the 2-vCPU VM a
@@ -36,7 +38,8 @@ export function poolThreads(): number {
  */
 export function split(total: number, work: number, align: number): Array<[number, number]> {
   if (total <= 0) return [];
-  if (poolThreads() === 1 || work < MIN_PARALLEL_WORK || total <= align) return [[0, total]];
+  // In a batch the threshold is the batch's; an op in it is still one tile below 1/16 of it.
+  if (poolThreads() === 1 || work < (pending ? MIN_PARALLEL_WORK >> 4 : MIN_PARALLEL_WORK) || total <= align) return [[0, total]];
   let rows = Math.ceil((total * TILE_WORK) / work);
   rows = Math.max(align, Math.ceil(rows / align) * align);
   // Enough tiles for every thread, no more than the pool's table holds.
@@ -48,8 +51,31 @@ export function split(total: number, work: number, align: number): Array<[number
   return out;
 }
 
+/** Tiles collected by `batched` (null: not batching). */
+let pending: Call[] | null = null;
+
+/**
+ * Run `f`, collecting the tiles of every parallelRows / parallelElements call it makes (split from
+ * 1/16 of MIN_PARALLEL_WORK) into one pool run at the end (one hand-off instead of one per call:
+ * e.g. an optimizer's update of every parameter). The calls must be independent (they run in any
+ * order, at once): `f` may not make an op whose second run reads its first one's results (a
+ * reduction and the sum of its partials, a transpose then a GEMM on it), nor read results itself.
+ * `work` (the whole batch's) below MIN_PARALLEL_WORK runs here, on one thread.
+ */
+export function batched(work: number, f: () => void): void {
+  if (pending || poolThreads() === 1 || work < MIN_PARALLEL_WORK) { f(); return; }
+  const calls: Call[] = pending = [];
+  try {
+    f();
+  } finally {
+    pending = null;
+  }
+  for (let i = 0; i < calls.length; i += MAX_TILES) runCalls(calls.slice(i, i + MAX_TILES));
+}
+
 /** Run calls (tiles) on the pool, or one after another here without one. */
 export function runCalls(calls: readonly Call[]): void {
+  if (pending) { pending.push(...calls); return; }
   const pool = rt().pool;
   if (pool && calls.length > 1) { pool.run(calls); return; }
   const k = rt().kernels as unknown as Record<string, (...a: number[]) => unknown>;

@@ -7,6 +7,8 @@ import {
   type AdaptiveAvgPool2dOptions, type AvgPool2dOptions, type LpPool2dOptions, type MixedPool2dOptions, type PoolWindows, type Shape4,
 } from './pool.js';
 import { pair, sameShape } from './shape.js';
+import { scratch } from './cache.js';
+import { parallelRows, runCalls, split, type KernelName } from './parallel.js';
 
 // Gradients of the pooling ops, as ops: validate → the forward's window table (built by the same
 // code as the forward's, so every gradient visits exactly the taps its forward read and divides
@@ -35,7 +37,7 @@ export function maxPool2dBackward(dy: Tensor, indices: Tensor, xShape: readonly 
   }
   const [, OH, OW] = dy.shape;
   const dx = empty(xShape);
-  const bad = rt().kernels.maxpool2d_grad_nhwc_f32(dy.ptr, indices.ptr, N, OH * OW, C, H * W * C, dx.ptr);
+  const bad = maxpoolGrad(dy.ptr, indices.ptr, N, OH * OW, C, H * W * C, dx.ptr);
   if (bad >= 0) {
     const value = indices.view()[bad];
     dx.dispose();
@@ -100,7 +102,7 @@ export function globalMaxPool2dBackward(x: Tensor, dy: Tensor): Tensor {
     const indices = scratch + N * C * 4;
     withTable(g, [], (win) => kernels.maxpool2d_nhwc_f32_argmax(x.ptr, N, H, W, C, 1, 1, win, scratch, indices, 0, N));
     const dx = empty(x.shape);
-    kernels.maxpool2d_grad_nhwc_f32(dy.ptr, indices, N, 1, C, H * W * C, dx.ptr); // valid by construction
+    maxpoolGrad(dy.ptr, indices, N, 1, C, H * W * C, dx.ptr); // valid by construction
     return dx;
   } finally {
     heap.free(scratch);
@@ -124,7 +126,8 @@ export function lpPool2dBackward(x: Tensor, y: Tensor, dy: Tensor, options: LpPo
   expectDy(op, 'y', y, g, x.shape);
   expectDy(op, 'dy', dy, g, x.shape);
   const dx = empty(x.shape);
-  withTable(g, [dx], (win) => rt().kernels.lppool2d_grad_nhwc_f32(x.ptr, y.ptr, dy.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr, p));
+  const [xi, yo] = [g.H * g.W * g.C * 4, g.OH * g.OW * g.C * 4];
+  withTable(g, [dx], (win) => byImages(g, 'lppool2d_grad_nhwc_f32', (n, k) => [x.ptr + n * xi, y.ptr + n * yo, dy.ptr + n * yo, k, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr + n * xi, p]));
   return dx;
 }
 
@@ -143,7 +146,8 @@ export function mixedPool2dBackward(x: Tensor, dy: Tensor, options: MixedPool2dO
   expectTensor(op, 'dy', dy, 4);
   expectDy(op, 'dy', dy, g, x.shape);
   const dx = empty(x.shape);
-  withTable(g, [dx], (win) => rt().kernels.mixedpool2d_grad_nhwc_f32(x.ptr, dy.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr, lambda));
+  const [xi, yo] = [g.H * g.W * g.C * 4, g.OH * g.OW * g.C * 4];
+  withTable(g, [dx], (win) => byImages(g, 'mixedpool2d_grad_nhwc_f32', (n, k) => [x.ptr + n * xi, dy.ptr + n * yo, k, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr + n * xi, lambda]));
   return dx;
 }
 
@@ -151,8 +155,17 @@ export function mixedPool2dBackward(x: Tensor, dy: Tensor, options: MixedPool2dO
 
 function runAvgBackward(g: PoolWindows, dy: Tensor, xShape: readonly number[]): Tensor {
   const dx = empty(xShape);
-  withTable(g, [dx], (win) => rt().kernels.avgpool2d_grad_nhwc_f32(dy.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr));
+  const [xi, yo] = [g.H * g.W * g.C * 4, g.OH * g.OW * g.C * 4];
+  withTable(g, [dx], (win) => byImages(g, 'avgpool2d_grad_nhwc_f32', (n, k) => [dy.ptr + n * yo, k, g.H, g.W, g.C, g.OH, g.OW, win, dx.ptr + n * xi]));
   return dx;
+}
+
+/**
+ * A pooling gradient over tiles of whole images (independent: a tile zeroes and scatters into its
+ * own images only), `args(first image, count)` giving a tile's call with its images' pointers.
+ */
+function byImages(g: PoolWindows, kernel: KernelName, args: (n: number, count: number) => number[]): void {
+  parallelRows(kernel, g.N, g.N * (g.H * g.W + g.OH * g.OW) * g.C, 1, (b, e) => args(b, e - b));
 }
 
 // ---- validation ----
@@ -183,4 +196,18 @@ function expectGlobalDy(op: string, dy: Tensor, g: PoolWindows, xShape: readonly
   if (!ok) {
     throw new ShapeError(`${op}: dy must be ${fmtShape([g.N, g.C])} or ${fmtShape([g.N, 1, 1, g.C])} for x ${fmtShape(xShape)}, got ${fmtShape(dy.shape)}`);
   }
+}
+
+/**
+ * maxpool2d_grad_nhwc_f32 over tiles of whole images (independent: each zeroes and scatters into
+ * its own images). Returns the first bad index's position in dy (the one-call result), or −1.
+ */
+function maxpoolGrad(dy: number, indices: number, N: number, P: number, C: number, HWC: number, dx: number): number {
+  const tiles = split(N, N * (HWC + P * C), 1);
+  if (tiles.length === 1) return rt().kernels.maxpool2d_grad_nhwc_f32(dy, indices, P, C, HWC, dx, 0, N, 0);
+  const status = scratch(5, tiles.length * 4);
+  runCalls(tiles.map(([b, e], i) => ({ kernel: 'maxpool2d_grad_nhwc_f32', args: [dy, indices, P, C, HWC, dx, b, e, status + i * 4] })));
+  const s = rt().heap.i32();
+  for (let i = 0; i < tiles.length; i++) if (s[(status >> 2) + i] >= 0) return s[(status >> 2) + i];
+  return -1;
 }
