@@ -1,5 +1,5 @@
 import { ShapeError, fmtShape } from '../errors.js';
-import { MIN_PARALLEL_WORK, parallelRows, runCalls } from './parallel.js';
+import { MIN_PARALLEL_WORK, parallelRows, poolThreads, runCalls, split } from './parallel.js';
 import type { Call } from '../runtime/pool.js';
 import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
@@ -44,10 +44,27 @@ export function dense(x: Tensor, w: Tensor, options?: DenseOptions): Tensor {
   const zero = zeroRow(K);
   const packed = packGemm(w, bias, 1, 1, K, units, false, false);
   const fuseRelu = act?.name === 'relu';
-  parallelRows('igemm_f32_4x8', M, M * K * units, 4, (b, e) => [e - b, units, K, 1, x.ptr, rows + b * 4, zero, packed, y.ptr, rows + (M + b) * 4, fuseRelu ? 0 : -Infinity, Infinity]);
+  gemmTiles(M, K, units, x.ptr, rows, zero, packed, y.ptr, fuseRelu ? 0 : -Infinity);
   void kernels;
   if (act && !fuseRelu) activateInPlace(y, act);
   return y;
+}
+
+/**
+ * y [M, N] = x [M, K] · packed (one tap) on the pool. Tiles: 4-row blocks of x; when there are too
+ * few rows to give every thread one (a batch-1 classifier: M = 1), 8-column blocks of the packed
+ * weights instead (independent outputs, computed by the same instructions: the same bits).
+ */
+function gemmTiles(M: number, K: number, N: number, x: number, rows: number, zero: number, packed: number, y: number, ymin: number): void {
+  const work = M * K * N;
+  if (M < 4 * poolThreads() && poolThreads() > 1) {
+    const blockBytes = (8 + K * 8) * 4;
+    runCalls(split(Math.ceil(N / 8), work, 1).map(([b, e]) => ({
+      kernel: 'igemm_f32_4x8', args: [M, Math.min(N, e * 8) - b * 8, K, 1, x, rows, zero, packed + b * blockBytes, y + b * 32, rows + M * 4, ymin, Infinity],
+    })));
+    return;
+  }
+  parallelRows('igemm_f32_4x8', M, work, 4, (b, e) => [e - b, N, K, 1, x, rows + b * 4, zero, packed, y, rows + (M + b) * 4, ymin, Infinity]);
 }
 
 /**
@@ -92,7 +109,7 @@ export function denseBackpropInput(dy: Tensor, w: Tensor): Tensor {
   const rows = denseRows(M, units, inputs);
   const packed = packGemm(w, null, 1, 1, units, inputs, false, true);
   const zero = zeroRow(units);
-  parallelRows('igemm_f32_4x8', M, M * inputs * units, 4, (b, e) => [e - b, inputs, units, 1, dy.ptr, rows + b * 4, zero, packed, dx.ptr, rows + (M + b) * 4, -Infinity, Infinity]);
+  gemmTiles(M, units, inputs, dy.ptr, rows, zero, packed, dx.ptr, -Infinity);
   return dx;
 }
 
