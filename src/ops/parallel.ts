@@ -87,7 +87,11 @@ export function parallelRows(kernel: KernelName, total: number, work: number, al
   runCalls(split(total, work, align).map(([b, e]) => ({ kernel, args: args(b, e) })));
 }
 
-/** An elementwise pass over n floats: tiles of whole 64-float blocks (any kernel's vector unroll). */
-export function parallelElements(kernel: KernelName, n: number, args: (offsetBytes: number, count: number) => number[]): void {
-  parallelRows(kernel, n, n, 64, (b, e) => args(b * 4, e - b));
+/**
+ * An elementwise pass over n floats: tiles of whole 64-float blocks (any kernel's vector unroll).
+ * `cost`: work per element (1: a memory-bound pass such as relu; compute-bound ones, an exp per
+ * element, count more so they split from fewer elements).
+ */
+export function parallelElements(kernel: KernelName, n: number, args: (offsetBytes: number, count: number) => number[], cost = 1): void {
+  parallelRows(kernel, n, n * cost, 64, (b, e) => args(b * 4, e - b));
 }
