@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   init, threads, shutdown, tensor, conv2d, conv2dTranspose, conv2dBackpropInput, conv2dBackpropFilter, maxPool2d, avgPool2d, lpPool2d, mixedPool2d,
-  dense, denseBackpropInput, denseBackpropFilter, relu, reluBackward, gelu, lenet5, zeros, OutOfMemoryError, type Tensor,
+  dense, denseBackpropInput, denseBackpropFilter, relu, reluBackward, gelu, swish, sigmoid, tanh, elu, selu, optimizers, lenet5, zeros, OutOfMemoryError, type Tensor,
 } from '../src/index.ts';
 
 // Threads (README "Threads"): every op split over the pool gives bit-identical results with 1, 2
@@ -67,6 +67,24 @@ function ops(): Record<string, Float32Array | Int32Array> {
   out.dense = yd.toArray() as Float32Array;
   out['dense/dx'] = denseBackpropInput(yd, wd).toArray() as Float32Array;
   out['dense/dw'] = denseBackpropFilter(xd, yd).toArray() as Float32Array;
+  // Few rows (a batch-1 classifier): split over 8-column blocks; units not a multiple of 8.
+  for (const [M, K, N] of [[1, 700, 1003], [3, 300, 517], [5, 260, 301]]) {
+    const x = t([M, K], seed++), w = t([K, N], seed++), b = t([N], seed++);
+    const y = dense(x, w, { bias: b, activation: 'relu' });
+    out[`dense/M${M}`] = y.toArray() as Float32Array;
+    out[`dense/M${M}/dx`] = denseBackpropInput(y, w).toArray() as Float32Array;
+  }
+  // Activations with an exp split from fewer elements (16k or 64k; memory-bound ones from 256k).
+  for (const n of [17000, 70000]) {
+    const x = t([n / 10, 10], seed++);
+    for (const [name, f] of Object.entries({ swish, sigmoid, tanh, gelu, elu, selu })) out[`${name}/${n}`] = f(x).toArray() as Float32Array;
+  }
+  // An optimizer step split over threads (Adam counts 8 per element: 40k parameters split).
+  const params = [t([200, 150], seed++), t([100, 100], seed++), t([37], seed++)];
+  const grads = params.map((p) => t(p.shape as number[], seed++));
+  const opt = optimizers.adam({ learningRate: 0.01 });
+  for (let i = 0; i < 3; i++) opt.step(params, grads);
+  params.forEach((p, i) => { out[`adam/${i}`] = p.toArray() as Float32Array; });
   return out;
 }
 
@@ -107,6 +125,27 @@ test('every op is bit-identical with 1, 2 and 3 threads', async () => {
   for (const k of Object.keys(results[0])) {
     assert.ok(same(results[0][k], results[1][k]), `${k}: 2 threads differ from 1`);
     assert.ok(same(results[0][k], results[2][k]), `${k}: 3 threads differ from 1`);
+  }
+});
+
+test('dense with one row split over column blocks (2 threads) matches the float64 product', async () => {
+  await init({ threads: 2 });
+  for (const [M, K, N] of [[1, 700, 1003], [2, 513, 777]]) {
+    const xa = rnd(M * K, M + 1), wa = rnd(K * N, K), ba = rnd(N, N);
+    const y = dense(tensor(xa, [M, K]), tensor(wa, [K, N]), { bias: tensor(ba, [N]) }).toArray() as Float32Array;
+    const dx = denseBackpropInput(tensor(y, [M, N]), tensor(wa, [K, N])).toArray() as Float32Array;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let s = ba[n], a = Math.abs(ba[n]);
+        for (let k = 0; k < K; k++) { s += xa[m * K + k] * wa[k * N + n]; a += Math.abs(xa[m * K + k] * wa[k * N + n]); }
+        assert.ok(Math.abs(y[m * N + n] - s) <= 1e-5 * a + 1e-6, `y[${m},${n}] ${y[m * N + n]} vs ${s}`);
+      }
+      for (let k = 0; k < K; k += 7) {
+        let s = 0, a = 0;
+        for (let n = 0; n < N; n++) { s += y[m * N + n] * wa[k * N + n]; a += Math.abs(y[m * N + n] * wa[k * N + n]); }
+        assert.ok(Math.abs(dx[m * K + k] - s) <= 1e-5 * a + 1e-6, `dx[${m},${k}] ${dx[m * K + k]} vs ${s}`);
+      }
+    }
   }
 });
 
