@@ -66,3 +66,21 @@
     storeLanes(p, lo, nr);
   }
 }
+
+/**
+ * The scalar twin of storeRow8: columns s0..s7 clamped to [ymin, ymax], the first nr (≥ 1) stored
+ * at p (a row's last block of 8 may be partial).
+ */
+// @ts-ignore: decorator
+@inline export function storeClamped8(
+  p: usize, nr: i32, ymin: f32, ymax: f32, s0: f32, s1: f32, s2: f32, s3: f32, s4: f32, s5: f32, s6: f32, s7: f32,
+): void {
+  store<f32>(p, clampf(s0, ymin, ymax));
+  if (nr > 1) store<f32>(p, clampf(s1, ymin, ymax), 4);
+  if (nr > 2) store<f32>(p, clampf(s2, ymin, ymax), 8);
+  if (nr > 3) store<f32>(p, clampf(s3, ymin, ymax), 12);
+  if (nr > 4) store<f32>(p, clampf(s4, ymin, ymax), 16);
+  if (nr > 5) store<f32>(p, clampf(s5, ymin, ymax), 20);
+  if (nr > 6) store<f32>(p, clampf(s6, ymin, ymax), 24);
+  if (nr > 7) store<f32>(p, clampf(s7, ymin, ymax), 28);
+}

@@ -1,4 +1,4 @@
-import { madd, clampFast, clampf, storeRow8 } from '../simd';
+import { madd, clampFast, storeRow8, storeClamped8 } from '../simd';
 
 // Packed-B layout shared by every GEMM-shaped op (conv2d, conv1d, conv2dTranspose, dense):
 // blocks of NR = 8 output columns, each [bias: 8][tap: T][k: K][8], columns past N zero-filled.
@@ -94,16 +94,7 @@ export function igemm_f32_4x8(
             p += 4; wp += 32;
           }
         }
-        const yp = ym + (<usize>n0 << 2);
-        const nr = N - n0;
-        store<f32>(yp, clampf(s0, ymin, ymax));
-        if (nr > 1) store<f32>(yp, clampf(s1, ymin, ymax), 4);
-        if (nr > 2) store<f32>(yp, clampf(s2, ymin, ymax), 8);
-        if (nr > 3) store<f32>(yp, clampf(s3, ymin, ymax), 12);
-        if (nr > 4) store<f32>(yp, clampf(s4, ymin, ymax), 16);
-        if (nr > 5) store<f32>(yp, clampf(s5, ymin, ymax), 20);
-        if (nr > 6) store<f32>(yp, clampf(s6, ymin, ymax), 24);
-        if (nr > 7) store<f32>(yp, clampf(s7, ymin, ymax), 28);
+        storeClamped8(ym + (<usize>n0 << 2), N - n0, ymin, ymax, s0, s1, s2, s3, s4, s5, s6, s7);
         wb += blockBytes;
       }
     }

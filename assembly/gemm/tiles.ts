@@ -49,13 +49,7 @@ export function winograd_f23_band(
   u: usize, m: usize, Cout: i32, OH: i32, OW: i32, rows: usize, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, t0: i32, t1: i32,
   tb: i32, ncol: i32, n0: i32, n1: i32,
 ): void {
-  const vPlane = <usize>winograd_plane_bytes(tb, C), mPlane = <usize>winograd_plane_bytes(tb, Cout);
-  for (let s0 = t0; s0 < t1; s0 += tb) {
-    const s1 = min(t1, s0 + tb);
-    winograd_f23_input_transform(x, vPlane, H, W, C, TH, TW, pt, pl, zero, v, s0, s1);
-    winogradGemms(16, vPlane, mPlane, s1 - s0, C, Cout, v, u, m, rows, rows + (<usize>tb << 2), zero, ncol, n0, n1);
-    winograd_f23_output_transform(m, mPlane, OH, OW, Cout, TH, TW, bias, y, ys, ymin, ymax, s0, s1, n0, n1);
-  }
+  winogradBand(16, x, H, W, C, TH, TW, pt, pl, zero, v, u, m, Cout, OH, OW, rows, bias, y, ys, ymin, ymax, t0, t1, tb, ncol, n0, n1);
 }
 
 /** Winograd F(4×4, 3×3) for the tiles [t0, t1): as winograd_f23_band, with 36 GEMMs (assembly/winograd-f43.ts). */
@@ -64,12 +58,24 @@ export function winograd_f43_band(
   u: usize, m: usize, Cout: i32, OH: i32, OW: i32, rows: usize, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, t0: i32, t1: i32,
   tb: i32, ncol: i32, n0: i32, n1: i32,
 ): void {
+  winogradBand(36, x, H, W, C, TH, TW, pt, pl, zero, v, u, m, Cout, OH, OW, rows, bias, y, ys, ymin, ymax, t0, t1, tb, ncol, n0, n1);
+}
+
+/** The sub-band loop of both band kernels; P (16: F(2×2), 36: F(4×4)) is a constant at each inlined call. */
+// @ts-ignore: decorator
+@inline function winogradBand(
+  P: i32, x: usize, H: i32, W: i32, C: i32, TH: i32, TW: i32, pt: i32, pl: i32, zero: usize, v: usize,
+  u: usize, m: usize, Cout: i32, OH: i32, OW: i32, rows: usize, bias: usize, y: usize, ys: i32, ymin: f32, ymax: f32, t0: i32, t1: i32,
+  tb: i32, ncol: i32, n0: i32, n1: i32,
+): void {
   const vPlane = <usize>winograd_plane_bytes(tb, C), mPlane = <usize>winograd_plane_bytes(tb, Cout);
   for (let s0 = t0; s0 < t1; s0 += tb) {
     const s1 = min(t1, s0 + tb);
-    winograd_f43_input_transform(x, vPlane, H, W, C, TH, TW, pt, pl, zero, v, s0, s1);
-    winogradGemms(36, vPlane, mPlane, s1 - s0, C, Cout, v, u, m, rows, rows + (<usize>tb << 2), zero, ncol, n0, n1);
-    winograd_f43_output_transform(m, mPlane, OH, OW, Cout, TH, TW, bias, y, ys, ymin, ymax, s0, s1, n0, n1);
+    if (P == 16) winograd_f23_input_transform(x, vPlane, H, W, C, TH, TW, pt, pl, zero, v, s0, s1);
+    else winograd_f43_input_transform(x, vPlane, H, W, C, TH, TW, pt, pl, zero, v, s0, s1);
+    winogradGemms(P, vPlane, mPlane, s1 - s0, C, Cout, v, u, m, rows, rows + (<usize>tb << 2), zero, ncol, n0, n1);
+    if (P == 16) winograd_f23_output_transform(m, mPlane, OH, OW, Cout, TH, TW, bias, y, ys, ymin, ymax, s0, s1, n0, n1);
+    else winograd_f43_output_transform(m, mPlane, OH, OW, Cout, TH, TW, bias, y, ys, ymin, ymax, s0, s1, n0, n1);
   }
 }
 
