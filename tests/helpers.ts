@@ -23,6 +23,19 @@ export function randTensor(r: () => number, shape: number[], lo = -1, hi = 1): T
   return tensor(randArray(r, shape.reduce((a, b) => a * b, 1), lo, hi), shape);
 }
 
+/** Values in [−0.5, 0.5) from a 32-bit LCG: a fixed stream per seed (the thread tests' data). */
+export function lcgFloats(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; a[i] = s / 2 ** 32 - 0.5; }
+  return a;
+}
+
+/** A tensor of lcgFloats. */
+export function lcgTensor(shape: number[], seed: number): Tensor {
+  return tensor(lcgFloats(shape.reduce((a, b) => a * b, 1), seed), shape);
+}
+
 /**
  * Assert |actual − expected| ≤ atol + rtol·|expected| elementwise (NaN matches NaN, ±Infinity
  * must match exactly). `context` (shapes, options, seed) is printed on failure.

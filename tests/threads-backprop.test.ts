@@ -5,7 +5,7 @@ import {
   init, threads, tensor, conv2d, conv2dBackpropFilter, biasGrad, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
   lpPool2d, lpPool2dBackward, mixedPool2dBackward, adaptiveAvgPool2dBackward, globalAvgPool2dBackward, ArgumentError, optimizers, type Tensor, type Backend,
 } from '../src/index.ts';
-import { allclose } from './helpers.ts';
+import { allclose, lcgFloats, lcgTensor } from './helpers.ts';
 import { conv2dGradsRef, samePads, type Pads4 } from './reference/conv.ts';
 
 // Threads for the training ops (README "Threads"): the gradients split over the pool — filter
@@ -15,13 +15,7 @@ import { conv2dGradsRef, samePads, type Pads4 } from './reference/conv.ts';
 // bit-identical with 1, 2 and 3 threads in every build, and match the float64 references (the
 // partial sums change the summation order, not the accuracy).
 
-function rnd(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; a[i] = s / 2 ** 32 - 0.5; }
-  return a;
-}
-const t = (shape: number[], seed: number): Tensor => tensor(rnd(shape.reduce((a, b) => a * b, 1), seed), shape);
+const rnd = lcgFloats, t = lcgTensor;
 
 interface FilterCase { x: number[]; w: number[]; s: number; d: number; same: boolean; flip?: boolean }
 /** Filter gradients large enough for the pixel split (work ≥ 2^18 multiply-adds), odd sizes and channels. */

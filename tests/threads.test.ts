@@ -8,18 +8,13 @@ import {
   init, threads, shutdown, tensor, conv2d, conv2dTranspose, conv2dBackpropInput, conv2dBackpropFilter, maxPool2d, avgPool2d, lpPool2d, mixedPool2d,
   dense, denseBackpropInput, denseBackpropFilter, relu, reluBackward, gelu, swish, sigmoid, tanh, elu, selu, optimizers, lenet5, zeros, OutOfMemoryError, type Tensor,
 } from '../src/index.ts';
+import { lcgFloats, lcgTensor } from './helpers.ts';
 
 // Threads (README "Threads"): every op split over the pool gives bit-identical results with 1, 2
 // and 3 threads (3 threads on a 2-core machine is legal), training included; the Node process
 // exits on its own; without SharedArrayBuffer init falls back to one thread with one warning.
 
-function rnd(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; a[i] = s / 2 ** 32 - 0.5; }
-  return a;
-}
-const t = (shape: number[], seed: number): Tensor => tensor(rnd(shape.reduce((a, b) => a * b, 1), seed), shape);
+const rnd = lcgFloats, t = lcgTensor;
 
 /** Every op, large enough to be split (above the small-op threshold); results as arrays. */
 function ops(): Record<string, Float32Array | Int32Array> {
