@@ -12,6 +12,7 @@ export { conv2d_nhwc_f32_depthwise, conv2d_nhwc_f32_c1, pad2d_nhwc_f32_c1, local
 export { conv2d_filter_grad_nhwc_f32_c1, transpose_nhwc_nchw_f32, locallyconnected2d_input_grad_nhwc_f32, locallyconnected2d_filter_grad_nhwc_f32 } from './conv-backprop';
 export { winograd_f23_input_transform, winograd_f23_output_transform } from './winograd';
 export { winograd_f43_input_transform, winograd_f43_output_transform } from './winograd-f43';
+export { winograd_pack_filter } from './winograd-pack';
 export { bias_grad_f32, add_partials_f32 } from './dense';
 export { maxpool2d_nhwc_f32 } from './pool-max';
 export { maxpool2d_nhwc_f32_argmax, avgpool2d_nhwc_f32, lppool2d_nhwc_f32, mixedpool2d_nhwc_f32 } from './pool';

@@ -1,9 +1,10 @@
+// node-flags: --experimental-wasm-relaxed-simd
 // packWinograd's packed bits against the reference order of f64 operations it had when the
 // Winograd paths were validated (kept below): every element equal bit for bit, for both transforms,
 // flipped or not, channel counts on and off multiples of 8, weights with zeros, −0 and wide ranges.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { init, tensor, tidy } from '../src/index.ts';
+import { init, shutdown, tensor, tidy, type Backend } from '../src/index.ts';
 import { packWinograd } from '../src/ops/pack.ts';
 import { rt } from '../src/runtime/wasm.ts';
 import { rng } from './helpers.ts';
@@ -67,6 +68,35 @@ test('packWinograd: packed bits equal the reference for F(2×2) and F(4×4), fli
           }
         });
       }
+    }
+  }
+});
+
+test('packWinograd: every build, 1, 2 and 3 threads (output-channel blocks split), the same bits as the reference', async () => {
+  const r = rng(11);
+  // Large enough to split over threads, and on one thread into two calls of the kernel (C·⌈Cout/8⌉ > 4096), Cout off a multiple of 8; and a small one.
+  const shapes = [[300, 130], [3, 5]];
+  const ws = shapes.map(([C, Cout]) => Float32Array.from({ length: 9 * C * Cout }, () => (r() - 0.5) * 2));
+  const wants = shapes.map(([C, Cout], s) => (['f23', 'f43'] as const).flatMap((v) => [false, true].map((flip) => reference(ws[s], C, Cout, flip, v))));
+  for (const backend of ['relaxed-simd', 'simd', 'scalar'] as Backend[]) {
+    for (const threads of [1, 2, 3]) {
+      await init({ backend, threads });
+      shapes.forEach(([C, Cout], s) => {
+        let k = 0;
+        for (const variant of ['f23', 'f43'] as const) {
+          for (const flip of [false, true]) {
+            const want = new Uint32Array(wants[s][k++].buffer);
+            tidy(() => {
+              const ptr = packWinograd(tensor(ws[s], [3, 3, C, Cout]), C, Cout, flip, variant);
+              const got = new Uint32Array(rt().kernels.memory.buffer, ptr, want.length);
+              for (let i = 0; i < want.length; i++) {
+                if (got[i] !== want[i]) assert.unreachable(`${backend} ${threads} threads ${variant} flip ${flip} C ${C} Cout ${Cout}: element ${i}: ${got[i].toString(16)} ≠ ${want[i].toString(16)}`);
+              }
+            });
+          }
+        }
+      });
+      shutdown();
     }
   }
 });

@@ -1,6 +1,7 @@
 import { rt } from '../runtime/wasm.js';
 import type { Tensor } from '../tensor.js';
 import { derived, planned, scratch } from './cache.js';
+import { runCalls, split } from './parallel.js';
 import type { ConvGeometry } from './shape.js';
 
 // GEMM planning and packing, shared by the convolutions, dense and their gradients: the row
@@ -198,71 +199,27 @@ export function packSingleChannel(w: Tensor, T: number, Cout: number, flip: bool
 }
 
 /**
- * Winograd filter transforms, row-major (rows of G: the transformed taps, columns: the 3 filter
- * taps): F(2×2, 3×3) and F(4×4, 3×3) (the matrices are derived in assembly/winograd-f43.ts).
- */
-const WINOGRAD_G = {
-  f23: [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1],
-  f43: [1 / 4, 0, 0, -1 / 6, -1 / 6, -1 / 6, -1 / 6, 1 / 6, -1 / 6, 1 / 24, 1 / 12, 1 / 6, 1 / 24, -1 / 12, 1 / 6, 0, 0, 1],
-};
-
-/**
  * U[ξ] = (G·g·Gᵀ)[ξ] for every (cin, cout), in float64, packed for the GEMM as α² planes (α = 4 for
- * F(2×2), 6 for F(4×4)) of ⌈Cout/8⌉ blocks [bias 8 (zeros)][Cin][8]. Per (cin, cout), in locals,
- * from the 9 taps (each read along cout, contiguous): t = G·g (α×3; terms with a zero coefficient
- * skipped, summed in tap-row order from +0), U[i][j] = t[i][0]·G[j][0] + t[i][1]·G[j][1] +
- * t[i][2]·G[j][2]. That order of f64 operations fixes the packed bits, which must not change
- * (tests/pack-winograd.test.ts keeps the first implementation as the reference).
+ * F(2×2), 6 for F(4×4)) of ⌈Cout/8⌉ blocks [bias 8 (zeros)][Cin][8], by the kernel
+ * assembly/winograd-pack.ts (blocks of 8 output channels split over threads). Its order of f64
+ * operations fixes the packed bits, which must not change (tests/pack-winograd.test.ts keeps the
+ * first implementation as the reference).
  */
 export function packWinograd(w: Tensor, C: number, Cout: number, flip: boolean, variant: 'f23' | 'f43'): number {
-  const G = WINOGRAD_G[variant], a = G.length / 3, P = a * a;
+  const a = variant === 'f43' ? 6 : 4;
   const blocks = Math.ceil(Cout / 8);
   const blockFloats = 8 + C * 8;
-  return derived(w, `winograd-${variant}:${flip ? 1 : 0}`, `${w.version}`, P * blocks * blockFloats * 4, (ptr) => {
-    const f = rt().heap.f32();
-    const src = w.ptr >>> 2, base = ptr >>> 2;
-    const planeFloats = blocks * blockFloats;
-    const Gs = new Float64Array(18);
-    Gs.set(G);
-    // Column j of Gᵀ in locals (rows past α unused), so the α stores of row i are unrolled.
-    const H00 = Gs[0], H01 = Gs[1], H02 = Gs[2], H10 = Gs[3], H11 = Gs[4], H12 = Gs[5], H20 = Gs[6], H21 = Gs[7], H22 = Gs[8];
-    const H30 = Gs[9], H31 = Gs[10], H32 = Gs[11], H40 = Gs[12], H41 = Gs[13], H42 = Gs[14], H50 = Gs[15], H51 = Gs[16], H52 = Gs[17];
-    const p = planeFloats, six = a === 6;
-    // Tap k of (c, o) is at q + k·dr (the taps reversed when flipped).
-    const dr = (flip ? -1 : 1) * C * Cout;
-    for (let c = 0; c < C; c++) {
-      const r0 = src + ((flip ? 8 : 0) * C + c) * Cout;
-      for (let o = 0; o < Cout; o++) {
-        const q = r0 + o;
-        const g0 = f[q], g1 = f[q + dr], g2 = f[q + 2 * dr], g3 = f[q + 3 * dr], g4 = f[q + 4 * dr];
-        const g5 = f[q + 5 * dr], g6 = f[q + 6 * dr], g7 = f[q + 7 * dr], g8 = f[q + 8 * dr];
-        let at = base + 8 + c * 8 + (o >> 3) * blockFloats + (o & 7);
-        for (let i = 0; i < a; i++, at += a * p) {
-          // Row i of t = G·g: a zero coefficient's term is skipped, not added.
-          const G0 = Gs[i * 3], G1 = Gs[i * 3 + 1], G2 = Gs[i * 3 + 2];
-          let t0 = 0, t1 = 0, t2 = 0;
-          if (G0 !== 0) { t0 += G0 * g0; t1 += G0 * g1; t2 += G0 * g2; }
-          if (G1 !== 0) { t0 += G1 * g3; t1 += G1 * g4; t2 += G1 * g5; }
-          if (G2 !== 0) { t0 += G2 * g6; t1 += G2 * g7; t2 += G2 * g8; }
-          // U[i][j] = t·(row j of G), plane i·α + j.
-          f[at] = t0 * H00 + t1 * H01 + t2 * H02;
-          f[at + p] = t0 * H10 + t1 * H11 + t2 * H12;
-          f[at + 2 * p] = t0 * H20 + t1 * H21 + t2 * H22;
-          f[at + 3 * p] = t0 * H30 + t1 * H31 + t2 * H32;
-          if (six) {
-            f[at + 4 * p] = t0 * H40 + t1 * H41 + t2 * H42;
-            f[at + 5 * p] = t0 * H50 + t1 * H51 + t2 * H52;
-          }
-        }
-      }
+  return derived(w, `winograd-${variant}:${flip ? 1 : 0}`, `${w.version}`, a * a * blocks * blockFloats * 4, (ptr) => {
+    const f = flip ? 1 : 0;
+    // Work: about α·(3 + 1.5α) multiply-adds' worth of f64 operations per (cin, cout).
+    const tiles = split(blocks, C * blocks * 8 * a * (3 + 1.5 * a), 1);
+    if (tiles.length > 1) {
+      runCalls(tiles.map(([b0, b1]) => ({ kernel: 'winograd_pack_filter', args: [w.ptr, C, Cout, f, a, ptr, b0, b1] })));
+      return;
     }
-    // Bias rows and the columns past Cout are zero.
-    for (let xi = 0; xi < P; xi++) {
-      for (let blk = 0; blk < blocks; blk++) {
-        const b0 = base + xi * planeFloats + blk * blockFloats;
-        f.fill(0, b0, b0 + 8);
-        if (blk * 8 + 8 > Cout) for (let c = 0; c < C; c++) f.fill(0, b0 + 8 + c * 8 + (Cout & 7), b0 + 16 + c * 8);
-      }
-    }
+    // On one thread, calls of ~4k (cin, 8 couts) rows: V8 tiers a wasm function up only between
+    // calls, so a big first pack (a cold start) runs mostly optimised code instead of baseline code.
+    const k = rt().kernels, step = Math.max(1, Math.floor(4096 / C));
+    for (let b = 0; b < blocks; b += step) k.winograd_pack_filter(w.ptr, C, Cout, f, a, ptr, b, Math.min(blocks, b + step));
   });
 }
