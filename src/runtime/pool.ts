@@ -16,16 +16,25 @@
 // thread-scratch stride, arguments…]; arguments whose bit is set in the mask get
 // `thread index × stride` added (per-thread scratch, e.g. im2col buffers; the caller is thread 0).
 //
-// Waiting: the calling thread runs tiles too, then waits for tiles still running in workers with
-// Atomics.wait; where that is forbidden (a browser's main thread) it spins on Atomics.load — a
-// bounded wait, since every tile not yet claimed is run by the caller itself, so it only waits for
-// tiles that workers are already computing.
+// Waiting: an idle worker spins for SPIN_MS, then sleeps in Atomics.wait on GEN. The calling
+// thread runs tiles too, then waits for tiles still running in workers with Atomics.wait; where
+// that is forbidden (a browser's main thread) it spins on Atomics.load — a bounded wait, since
+// every tile not yet claimed is run by the caller itself, so it only waits for tiles that workers
+// are already computing.
 
 import type { Kernels } from './wasm.js';
 import { importNode } from './node.js';
 
 const GEN = 0, NEXT = 1, COUNT = 2, DONE = 3, STOP = 4, ERROR = 5;
 const HEADER_BYTES = 64;
+/**
+ * How long an idle worker spins before it sleeps in Atomics.wait (ms). Waking a sleeping thread
+ * costs tens of µs on a VM (a futex wake and an inter-processor interrupt), and the ops of a
+ * training step or a forward pass come tens of µs apart: with a 4,000-load spin (a few µs) the
+ * worker slept between most of them and LeNet-5's step ran ×1.38 on 2 threads; spinning ≥ 0.3 ms
+ * gave ×1.50 (0.3, 1, 3 and 10 ms the same within noise). pthreadpool spins likewise.
+ */
+const SPIN_MS = 1;
 const IDX_BITS = 12;
 /** Most tiles one run may have. */
 export const MAX_TILES = 1 << IDX_BITS;
@@ -36,7 +45,7 @@ const MAX_ARGS = STRIDE - 4;
 
 /** The worker's program (the same text runs in Node's worker_threads and in Web Workers). */
 const WORKER_SOURCE = `
-const GEN = 0, NEXT = 1, COUNT = 2, DONE = 3, STOP = 4, ERROR = 5, IDX_BITS = ${IDX_BITS}, TAG_MASK = ${TAG_MASK}, STRIDE = ${STRIDE}, HEADER_BYTES = ${HEADER_BYTES};
+const SPIN_MS = ${SPIN_MS}, GEN = 0, NEXT = 1, COUNT = 2, DONE = 3, STOP = 4, ERROR = 5, IDX_BITS = ${IDX_BITS}, TAG_MASK = ${TAG_MASK}, STRIDE = ${STRIDE}, HEADER_BYTES = ${HEADER_BYTES};
 const nodePort = typeof require === 'function' ? require('worker_threads').parentPort : null;
 const post = (m) => nodePort ? nodePort.postMessage(m) : self.postMessage(m);
 const onMessage = async (msg) => {
@@ -60,7 +69,12 @@ function loop(fns, ctl, desc, index) {
   let seen = Atomics.load(ctl, GEN);
   for (;;) {
     let g = Atomics.load(ctl, GEN);
-    for (let s = 0; s < 4000 && g === seen; s++) g = Atomics.load(ctl, GEN);
+    if (g === seen) {
+      const until = performance.now() + SPIN_MS;
+      do {
+        for (let s = 0; s < 256 && g === seen; s++) g = Atomics.load(ctl, GEN);
+      } while (g === seen && performance.now() < until);
+    }
     if (g === seen) { Atomics.wait(ctl, GEN, seen); continue; }
     seen = g;
     if (Atomics.load(ctl, STOP)) return;
