@@ -317,8 +317,8 @@ function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | 
 export const convPolicy: { winograd: 'auto' | 'always' | 'never' | 'f23' | 'f43' } = { winograd: 'auto' };
 
 /**
- * @internal Sub-band size in tiles, GEMM-call size in columns and bands per thread of the band
- * kernels, for tests and benchmarks (0 = the default).
+ * @internal Sub-band size in tiles, GEMM-call size in columns and ranges per thread (bands of the
+ * band kernels; output-channel ranges of deep layers), for tests and benchmarks (0 = the default).
  */
 export const winogradTuning = { tb: 0, ncol: 0, bands: 0 };
 
@@ -371,8 +371,10 @@ function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
   const parallel = split(deep ? Math.ceil(g.Cout / 8) : tiles, tiles * P * g.C * g.Cout, deep ? 1 : 4).length > 1;
   if (parallel && deep) {
     // Split the few tiles and every band streams all the weights: transform the input once (tiles
-    // split over threads), then split output channels (8-column blocks, two ranges per thread),
-    // each multiplying all tiles into its thread's own m and transforming them out.
+    // split over threads), then split output channels (8-column blocks, one range per thread),
+    // each multiplying all tiles into its thread's own m and transforming them out. Every range
+    // reads all of v, so fewer is better: with two per thread 28×28×128→128 ran ×1.56–1.59 on 2
+    // threads, with one ×1.63–1.72 (14×14×256: ×1.58–1.63 → ×1.76; 7×7×512 the same within noise).
     const vBytes = plane(tiles, g.C), mBytes = plane(tiles, g.Cout);
     const v = scratch(0, vBytes + mBytes * threads);
     const vPlane = vBytes / P;
@@ -381,7 +383,7 @@ function runWinograd(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null,
       kernel: tin, args: [x.ptr, vPlane, g.H, g.W, g.C, TH, TW, g.pads[0][0], g.pads[1][0], zero, v + t0 * g.C * 4, t0, t1],
     })));
     const rows = denseRows(tiles, g.C, g.Cout);
-    const blocks = Math.ceil(g.Cout / 8), per = Math.ceil(blocks / Math.min(blocks, 2 * threads));
+    const blocks = Math.ceil(g.Cout / 8), per = Math.ceil(blocks / Math.min(blocks, (winogradTuning.bands || 1) * threads));
     const calls: Call[] = [];
     for (let b0 = 0; b0 < blocks; b0 += per) {
       calls.push({
