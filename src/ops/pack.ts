@@ -86,35 +86,10 @@ export function packGemm(w: Tensor, bias: Tensor | null, groups: number, T: numb
   const key = `gemm:${groups}:${T}:${K}:${Nc}:${flip ? 1 : 0}:${transposed ? 1 : 0}`;
   const stamp = `${w.version}:${bias ? `${bias.id}.${bias.version}` : '-'}`;
   return derived(w, key, stamp, groups * blocks * blockFloats * 4, (ptr) => {
-    const f = rt().heap.f32();
-    const src = w.ptr >>> 2;
-    const b = bias ? bias.ptr >>> 2 : -1;
-    const Cout = Nc * groups, Cin = K * groups;
-    let dst = ptr >>> 2;
-    for (let gi = 0; gi < groups; gi++) {
-      // Affine strides of w for this layout.
-      let base: number, st: number, sk: number, sn: number;
-      if (transposed) { base = gi * K; st = Nc * Cin; sk = 1; sn = Cin; }
-      else { base = gi * Nc; st = K * Cout; sk = Cout; sn = 1; }
-      for (let blk = 0; blk < blocks; blk++) {
-        for (let j = 0; j < 8; j++) {
-          const n = blk * 8 + j;
-          f[dst + j] = n < Nc && b >= 0 ? f[b + gi * Nc + n] : 0;
-        }
-        dst += 8;
-        for (let t = 0; t < T; t++) {
-          const tt = flip ? T - 1 - t : t;
-          for (let k = 0; k < K; k++) {
-            const row = src + base + tt * st + k * sk;
-            for (let j = 0; j < 8; j++) {
-              const n = blk * 8 + j;
-              f[dst + j] = n < Nc ? f[row + n * sn] : 0;
-            }
-            dst += 8;
-          }
-        }
-      }
-    }
+    // Pure copies (assembly/gemm/pack.ts); split over blocks only when big (a hand-off costs more
+    // than copying LeNet-5's 48k-float dense layer).
+    const total = groups * blocks, args = [w.ptr, bias ? bias.ptr : 0, groups, T, K, Nc, flip ? 1 : 0, transposed ? 1 : 0, ptr];
+    runCalls(split(total, (total * blockFloats) >> 2, 1).map(([b0, b1]) => ({ kernel: 'pack_gemm_f32', args: [...args, b0, b1] })));
   });
 }
 
