@@ -286,8 +286,9 @@ function singleChannelWins(Cout: number): boolean {
 function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null, flip: boolean, ymin: number, ymax: number, y: Tensor): void {
   const padded = padSingleChannel(g, x.ptr, 0);
   const packed = packSingleChannel(w, g.KH * g.KW, g.Cout, flip);
-  // Tiles: whole images when there are enough of them, else rows of output of each image (the
-  // kernel reads rows oy .. oy + KH − 1 of the padded copy; rows past a tile are in the buffer).
+  // Tiles: whole images when there are enough of them (one call on one thread), else rows of output
+  // of each image (the kernel reads rows oy .. oy + KH − 1 of the padded copy; rows past a tile are
+  // in the buffer).
   const calls: Call[] = [];
   const work = g.N * g.OH * g.OW * g.KH * g.KW * g.Cout;
   const byImage = split(g.N, work, 1);
@@ -295,7 +296,7 @@ function runSingleChannel(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | 
     kernel: 'conv2d_nhwc_f32_c1' as const,
     args: [px, n, padded.Hp, padded.Wp, oh, g.OW, g.KH, g.KW, g.Cout, packed, bias ? bias.ptr : 0, py, ymin, ymax],
   });
-  if (byImage.length >= Math.min(g.N, 2 * poolThreads())) {
+  if (poolThreads() === 1 || byImage.length >= Math.min(g.N, 2 * poolThreads())) {
     for (const [b, e] of byImage) calls.push(c1(padded.ptr + b * padded.Hp * padded.Wp * 4, e - b, g.OH, y.ptr + b * g.OH * g.OW * g.Cout * 4));
   } else {
     for (let n = 0; n < g.N; n++) {
