@@ -507,6 +507,32 @@ async function peakProbe(build) {
   return { build, gflops: median(rates), best: Math.max(...rates) };
 }
 
+/**
+ * The memory floor of a pooling case: stream_max_f32 of the extras build (same source and flags
+ * as simdcnn's build) reading the case's input bytes once, in order, and writing its output bytes
+ * once (an r:1 max over consecutive vectors) — no kernel with that traffic can be faster on this
+ * machine. Median ms per call over blocks of ≥ 50 ms.
+ */
+async function floorProbe(build, c) {
+  const bytes = readFileSync(new URL(`../build/extras-${build}.wasm`, import.meta.url));
+  const { instance } = await WebAssembly.instantiate(bytes, {});
+  const { stream_max_f32: stream, memory, heap_base } = instance.exports;
+  const outFloats = c.outShape.reduce((p, q) => p * q, 1);
+  const r = Math.max(1, Math.round(c.x.length / outFloats)), outVectors = Math.ceil(outFloats / 4);
+  const src = Math.ceil(heap_base() / 64) * 64, dst = src + outVectors * r * 16, end = dst + outVectors * 16;
+  if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  new Float32Array(memory.buffer, src, Math.min(c.x.length, outVectors * r * 4)).set(c.x.subarray(0, outVectors * r * 4));
+  for (let i = 0; i < 20; i++) stream(src, dst, outVectors, r);
+  const times = [];
+  for (let b = 0; b < (quick ? 3 : 9); b++) {
+    let n = 0;
+    const t0 = performance.now();
+    while (n < 5 || performance.now() - t0 < 50) { stream(src, dst, outVectors, r); n++; }
+    times.push((performance.now() - t0) / n);
+  }
+  return { ms: median(times), r, inBytes: outVectors * r * 16, outBytes: outVectors * 16 };
+}
+
 // ---------------------------------------------------------------- set-up of the libraries
 
 const require = createRequire(import.meta.url);
@@ -590,8 +616,14 @@ for (const def of SUITE) {
     bestPeer: best ? (best[0] === 'tfjs' ? `tfjs-${results.tfjs.backend}` : 'ort-web') : null,
     ratio: best && results.simdcnn?.rate ? results.simdcnn.rate / best[1] : null,
   };
+  if (c.kind === 'pool' && best) {
+    const f = await floorProbe(scBackend, c);
+    const bestMs = results[best[0]].medianMs;
+    row.floor = { ...f, bestPeerMs: bestMs, ratioBound: bestMs / f.ms };
+  }
   cases.push(row);
   printRow(row);
+  if (row.floor) console.log(`${''.padEnd(5)}memory floor (one ${row.floor.r}:1 streaming pass over the same bytes, extras build): ${row.floor.ms.toFixed(3)} ms — no kernel here beats ${row.floor.ratioBound.toFixed(2)}× the best peer`);
 }
 
 const peakEnd = await peakProbe(scBackend);

@@ -41,3 +41,28 @@ export function peak_f32x4(iterations: i32): f32 {
     return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11));
   }
 }
+
+/**
+ * Memory floor for the pooling cases of bench/peers.mjs: dst gets `outVectors` vectors, each the
+ * pmax of r consecutive vectors of src — every byte of src read once in order and every byte of
+ * dst written once, with one instruction of arithmetic per load: the traffic of an r:1 pooling
+ * and nothing else. (Scalar build: the same bytes, lane by lane.)
+ */
+export function stream_max_f32(src: usize, dst: usize, outVectors: i32, r: i32): void {
+  let p = src, o = dst;
+  for (let i = 0; i < outVectors; i++) {
+    if (ASC_FEATURE_SIMD) {
+      let m = v128.load(p);
+      for (let k = 1; k < r; k++) m = f32x4.pmax(m, v128.load(p + (<usize>k << 4)));
+      v128.store(o, m);
+    } else {
+      for (let lane: usize = 0; lane < 16; lane += 4) {
+        let m = load<f32>(p + lane);
+        for (let k = 1; k < r; k++) m = max(m, load<f32>(p + (<usize>k << 4) + lane));
+        store<f32>(o + lane, m);
+      }
+    }
+    p += <usize>r << 4;
+    o += 16;
+  }
+}

@@ -3,7 +3,7 @@
 // SIMD body and scalar tail as the kernels run them).
 import { exp1, exp4, ln1, ln4, normalCdf1, normalCdf4 } from '../math';
 
-export { peak_f32x4 } from './bench';
+export { peak_f32x4, stream_max_f32 } from './bench';
 export { heap_base } from '../memory';
 
 /** y[i] = exp(x[i]) for i < n (math.ts' exp4 on groups of 4, exp1 on the rest). */
