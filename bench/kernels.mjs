@@ -111,12 +111,13 @@ async function threadBench(counts) {
       for (const n of counts) {
         await init({ threads: n });
         const x = tensor(rand(xs.reduce((p, q) => p * q), 1), xs), w = tensor(rand(ws.reduce((p, q) => p * q), 2), ws);
-        // Warm up (V8 optimises wasm functions as they run, on background threads that the timed
-        // threads compete with; a fresh worker's JavaScript starts cold; and on the project's VM a
-        // fresh pool runs 10–25% slower for its first 1–2 s: see README "Threads") for ≥ 1 s, then
-        // time ≥ 100 ms of calls: one time per block.
-        for (let i = 0, t = performance.now(); i < 5 || performance.now() - t < 1000; i++) conv2d(x, w, opts).dispose();
+        // Garbage collected, then warm up (V8 optimises wasm functions as they run, on background
+        // threads that the timed threads compete with, and so does the sweeping after a full
+        // collection; a fresh worker's JavaScript starts cold; and on the project's VM a fresh
+        // pool runs 10–25% slower for its first 1–2 s: see README "Threads") for ≥ 1 s, then time
+        // ≥ 100 ms of calls: one time per block.
         globalThis.gc?.();
+        for (let i = 0, t = performance.now(); i < 5 || performance.now() - t < 1000; i++) conv2d(x, w, opts).dispose();
         let reps = 0;
         const t0 = performance.now();
         while (reps < 5 || performance.now() - t0 < 100) { conv2d(x, w, opts).dispose(); reps++; }
