@@ -82,7 +82,16 @@ for (const name of NAMES) {
     const order = b % 2 ? ['ortWeb', 'simdcnn', 'ortNode'] : ['simdcnn', 'ortWeb', 'ortNode'];
     for (const lib of order) {
       if (lib === 'ortNode' && !runNode) continue;
+      // Garbage collected, then 50 ms idle and one untimed run: the previous block's library may
+      // still have threads spinning for work (ORT's pools do; simdcnn's workers spin 1 ms) and V8
+      // sweeps after a full collection on background threads — with 2 threads on 2 vCPUs either
+      // steals a core from the block being timed (MobileNetV2 read 15.2 ms without the pause,
+      // 9.1 ms alone).
       gc();
+      await new Promise((r) => setTimeout(r, 50));
+      if (lib === 'simdcnn') runSc();
+      else if (lib === 'ortWeb') await runWeb();
+      else await runNode();
       const c0 = process.cpuUsage(), w0 = performance.now();
       for (let r = 0; r < RUNS; r++) {
         const s = performance.now();
