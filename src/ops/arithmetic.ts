@@ -3,6 +3,8 @@ import { rt } from '../runtime/wasm.js';
 import { empty, type Tensor } from '../tensor.js';
 import { expectTensor } from './check.js';
 import { broadcastShape, MAX_RANK } from './shape.js';
+import { runCalls, split } from './parallel.js';
+import type { Call } from '../runtime/pool.js';
 
 // Elementwise add, sub, mul, div with NumPy broadcasting (ranks up to 6), their gradients, and
 // addN. The plan step coalesces the broadcast: adjacent axes where each input is either full or
@@ -188,14 +190,28 @@ function runInto(y: Tensor, op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
   const p = binaryPlan(y.shape, a.shape, b.shape);
   const code = p.swapped ? REVERSED[CODE[op]] : CODE[op];
   const [pa, pb] = p.swapped ? [b.ptr, a.ptr] : [a.ptr, b.ptr];
+  // Tiles (a memory-bound pass: splits from MIN_PARALLEL_WORK elements): ranges of 64-float blocks
+  // of a one-axis plan, else ranges of the outermost coalesced axis; each tile gets its own dims
+  // (the first one shortened) and offset operands. Elementwise: any split gives the same bits.
+  const rank = p.dims.length, rows = p.dims[0], inner = y.size / rows;
+  const tiles = rank === 1 ? split(rows, y.size, 64) : split(rows, y.size, 1);
   const heap = rt().heap;
-  const scratch = heap.alloc(4 * 3 * MAX_RANK);
+  const triple = 4 * 3 * MAX_RANK;
+  const scratch = heap.alloc(triple * tiles.length);
   try {
-    const i32 = heap.i32(), base = scratch >>> 2;
-    i32.set(p.dims, base);
-    i32.set(p.sa, base + MAX_RANK);
-    i32.set(p.sb, base + 2 * MAX_RANK);
-    rt().kernels.arith_f32(code, pa, pb, y.ptr, p.dims.length, scratch, scratch + 4 * MAX_RANK, scratch + 8 * MAX_RANK);
+    const i32 = heap.i32();
+    const calls: Call[] = tiles.map(([b, e], i) => {
+      const at = scratch + i * triple, base = at >>> 2;
+      i32.set(p.dims, base);
+      i32[base] = e - b;
+      i32.set(p.sa, base + MAX_RANK);
+      i32.set(p.sb, base + 2 * MAX_RANK);
+      return {
+        kernel: 'arith_f32',
+        args: [code, pa + 4 * b * p.sa[0], pb + 4 * b * p.sb[0], y.ptr + 4 * b * inner, rank, at, at + 4 * MAX_RANK, at + 8 * MAX_RANK],
+      };
+    });
+    runCalls(calls);
   } finally {
     heap.free(scratch);
   }
