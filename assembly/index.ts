@@ -16,7 +16,7 @@ export { winograd_f43_input_transform, winograd_f43_output_transform } from './w
 export { winograd_pack_filter } from './winograd-pack';
 export { bias_grad_f32, add_partials_f32 } from './dense';
 export { maxpool2d_nhwc_f32 } from './pool-max';
-export { maxpool2d_nhwc_f32_argmax, avgpool2d_nhwc_f32, lppool2d_nhwc_f32, mixedpool2d_nhwc_f32 } from './pool';
+export { maxpool2d_nhwc_f32_argmax, avgpool2d_nhwc_f32, avgpool2d_nhwc_f32_channels, lppool2d_nhwc_f32, mixedpool2d_nhwc_f32 } from './pool';
 export { maxpool2d_grad_nhwc_f32, avgpool2d_grad_nhwc_f32, lppool2d_grad_nhwc_f32, mixedpool2d_grad_nhwc_f32 } from './pool-backprop';
 export { relu_f32, leaky_relu_f32, prelu_f32, elu_f32, selu_f32, sigmoid_f32, tanh_f32, swish_f32, gelu_f32, relu6_f32, hard_sigmoid_f32, hard_swish_f32, softmax_f32, log_softmax_f32, maxout_f32 } from './activation';
 export { relu_grad_f32, leaky_relu_grad_f32, prelu_grad_f32, elu_grad_f32, selu_grad_f32, sigmoid_grad_f32, tanh_grad_f32, swish_grad_f32, gelu_grad_f32, relu6_grad_f32, hard_sigmoid_grad_f32, hard_swish_grad_f32, softmax_grad_f32, log_softmax_grad_f32, maxout_grad_f32 } from './activation-backprop';

@@ -156,10 +156,31 @@ export function maxpool2d_nhwc_f32_argmax(
 export function avgpool2d_nhwc_f32(
   x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, y: usize,
 ): void {
+  avgPool(x, N, H, W, C, OH, OW, win, y, 0, C);
+}
+
+/**
+ * avgpool2d_nhwc_f32 for channels [c0, c1) only (a global pool at batch 1 split over threads).
+ * Every channel's sum runs over the same taps in the same order in the 16-, 4- and 1-channel
+ * bodies, so the values do not depend on the range.
+ */
+export function avgpool2d_nhwc_f32_channels(
+  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, y: usize, c0: i32, c1: i32,
+): void {
+  avgPool(x, N, H, W, C, OH, OW, win, y, c0, c1);
+}
+
+// @ts-ignore: decorator
+@inline function avgPool(
+  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, win: usize, y: usize, c0: i32, c1: i32,
+): void {
   const pixelBytes = <usize>C << 2;
   const rowStep = <usize>W * pixelBytes;
   const cols = win + <usize>OH * ROW;
-  let out = y;
+  // Channels [c0, c1) of every pixel: the channel loops below run over [0, CR) from c0.
+  const CR = c1 - c0;
+  const xc = x + (<usize>c0 << 2);
+  let out = y + (<usize>c0 << 2);
   for (let n = 0; n < N; n++) {
     for (let oy = 0; oy < OH; oy++) {
       const y0 = load<i32>(win + <usize>oy * ROW), y1 = load<i32>(win + <usize>oy * ROW, 4);
@@ -168,11 +189,11 @@ export function avgpool2d_nhwc_f32(
         const x0 = load<i32>(cols + <usize>ox * ROW), x1 = load<i32>(cols + <usize>ox * ROW, 4);
         // One division per output pixel; every channel multiplies by the same reciprocal.
         const inv: f32 = 1 / <f32>(ny * load<i32>(cols + <usize>ox * ROW, 8));
-        const p0 = x + (<usize>(((n * H + y0) * W + x0) * C) << 2);
+        const p0 = xc + (<usize>(((n * H + y0) * W + x0) * C) << 2);
         let c = 0;
         if (ASC_FEATURE_SIMD) {
           const vinv = f32x4.splat(inv);
-          for (; c + 16 <= C; c += 16) {
+          for (; c + 16 <= CR; c += 16) {
             const cb = <usize>c << 2;
             let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
             let row = p0 + cb;
@@ -189,7 +210,7 @@ export function avgpool2d_nhwc_f32(
             v128.store(yo, f32x4.mul(s0, vinv)); v128.store(yo, f32x4.mul(s1, vinv), 16);
             v128.store(yo, f32x4.mul(s2, vinv), 32); v128.store(yo, f32x4.mul(s3, vinv), 48);
           }
-          for (; c + 4 <= C; c += 4) {
+          for (; c + 4 <= CR; c += 4) {
             const cb = <usize>c << 2;
             let s0 = f32x4.splat(0);
             let row = p0 + cb;
@@ -201,7 +222,7 @@ export function avgpool2d_nhwc_f32(
             v128.store(out + cb, f32x4.mul(s0, vinv));
           }
         }
-        for (; c < C; c++) {
+        for (; c < CR; c++) {
           const cb = <usize>c << 2;
           let s: f32 = 0;
           let row = p0 + cb;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   init, threads, shutdown, tensor, conv2d, conv2dTranspose, conv2dBackpropInput, conv2dBackpropFilter, maxPool2d, avgPool2d, lpPool2d, mixedPool2d,
-  dense, denseBackpropInput, denseBackpropFilter, relu, reluBackward, gelu, swish, sigmoid, tanh, elu, selu, optimizers, lenet5, zeros, OutOfMemoryError, type Tensor,
+  dense, denseBackpropInput, denseBackpropFilter, add, sub, mul, div, globalAvgPool2d, relu, reluBackward, gelu, swish, sigmoid, tanh, elu, selu, optimizers, lenet5, zeros, OutOfMemoryError, type Tensor,
 } from '../src/index.ts';
 import { lcgFloats, lcgTensor } from './helpers.ts';
 
@@ -51,6 +51,16 @@ function ops(): Record<string, Float32Array | Int32Array> {
   out['avgPool/one-image'] = avgPool2d(x1, { size: 2, strides: 2 }).toArray() as Float32Array;
   out['lpPool/one-image'] = lpPool2d(x1, { p: 2, size: 3, strides: 2 }).toArray() as Float32Array;
   out['mixedPool/one-image'] = mixedPool2d(x1, { lambda: 0.3, size: 3, strides: 2 }).toArray() as Float32Array;
+  // Global average pools at batch 1 (squeeze-excitation): channels split in blocks of 16, C off 16.
+  out['globalAvgPool/one-image'] = globalAvgPool2d(t([1, 40, 40, 170], seed++)).toArray() as Float32Array;
+  out['globalAvgPool/batch'] = globalAvgPool2d(t([3, 20, 20, 250], seed++)).toArray() as Float32Array;
+  // Elementwise arithmetic (splits from 256k elements): same shapes (one coalesced axis, 64-float
+  // blocks), a per-channel scale (outer axis split), a broadcast on a middle axis, a scalar.
+  const xb = t([1, 112, 112, 64], seed++);
+  out.add = add(x1, xb).toArray() as Float32Array;
+  out['mul/per-channel'] = mul(x1, t([1, 1, 1, 64], seed++)).toArray() as Float32Array;
+  out['sub/middle-axis'] = sub(t([3, 1, 300, 300], seed++), t([3, 7, 1, 300], seed++)).toArray() as Float32Array;
+  out['div/scalar'] = div(tensor(new Float32Array([3]), []), xb).toArray() as Float32Array;
   out.relu = relu(xp).toArray() as Float32Array;
   out.reluBackward = reluBackward(t([4, 32, 32, 16], 77), xp).toArray() as Float32Array;
   const arg = maxPool2d(xp, { size: 2, returnIndices: true });

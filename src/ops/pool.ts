@@ -273,18 +273,28 @@ function runAvg(g: PoolWindows, x: Tensor, squeeze: boolean): Tensor {
  * A pooling kernel (x, N, H, W, C, OH, OW, win, y, ...extra) over tiles: whole images when there
  * are enough of them, else bands of output rows of each image — a band runs the same kernel on a
  * window table of its rows (followed by all columns, the layout the kernel reads), so every output
- * is computed exactly as in one call. Work: one read per window tap.
+ * is computed exactly as in one call; an average pool with too few rows for that splits its channels.
+ * Work: one read per window tap.
  */
 function pooled(g: PoolWindows, kernel: KernelName, x: Tensor, y: Tensor, win: number, extra: number[]): void {
   const taps = Math.max(1, (g.H * g.W) / Math.max(1, g.OH * g.OW));
   const work = g.N * g.OH * g.OW * g.C * taps;
-  const images = split(g.N, work, 1);
+  const images = split(g.N, work, 1), threads = poolThreads();
   const imageBytes = g.H * g.W * g.C * 4, outImageBytes = g.OH * g.OW * g.C * 4;
-  if (images.length >= Math.min(g.N, 2 * poolThreads())) {
-    runCalls(images.map(([b, e]) => ({ kernel, args: [x.ptr + b * imageBytes, e - b, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr + b * outImageBytes, ...extra] })));
+  const byImages = () => runCalls(images.map(([b, e]) => ({ kernel, args: [x.ptr + b * imageBytes, e - b, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr + b * outImageBytes, ...extra] })));
+  if (threads === 1 || images.length >= 2 * threads) { byImages(); return; }
+  const bands = split(g.OH, work / g.N, 1);
+  if (bands.length === 1) {
+    // One output row (a global pool at batch 1, as in squeeze-excitation blocks): an average pool
+    // splits its channels instead, in blocks of 16 (the kernel's widest body).
+    const blocks = kernel === 'avgpool2d_nhwc_f32' ? split(Math.ceil(g.C / 16), work, 1) : [];
+    if (blocks.length > 1) {
+      runCalls(blocks.map(([b, e]) => ({
+        kernel: 'avgpool2d_nhwc_f32_channels', args: [x.ptr, g.N, g.H, g.W, g.C, g.OH, g.OW, win, y.ptr, b * 16, Math.min(g.C, e * 16)],
+      })));
+    } else byImages();
     return;
   }
-  const bands = split(g.OH, work / g.N, 1);
   const heap = rt().heap;
   const tables = heap.alloc(bands.length * (g.OH + g.OW) * 12);
   try {
