@@ -184,7 +184,9 @@ export function runConv(
   const direct = !g.transposed && K < 16 && g.KH * g.KW > 1;
   const Ct = y.shape[y.rank - 1];
   const epilogue = clamped ? null : epilogueArgs(act);
-  const fused = epilogue !== null && !winograd && !single && !direct;
+  // The indirect GEMM and the depthwise kernel fuse the activation (the dispatch below tries
+  // depthwise before direct: a depthwise layer also has K < 16).
+  const fused = epilogue !== null && !winograd && (depthwise || (!single && !direct));
   if (Ct !== g.Cout && (depthwise || single || (act && !clamped && act.name !== 'linear' && !fused))) {
     const t = empty([g.N, g.OH, g.OW, g.Cout]);
     try {
