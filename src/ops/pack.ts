@@ -18,43 +18,10 @@ export function plan(g: ConvGeometry): Plan {
   const M = N * OH * OW;
   const T = KH * KW;
   const key = `${transposed ? 'T' : 'C'}:${N},${H},${W},${C}:${OH},${OW},${Cout}:${KH},${KW}:${s}:${d}:${pads.flat()}`;
+  // Built by a wasm loop (assembly/gemm/indirection.ts): a network's first inference builds one
+  // per layer. Transposed geometries group each image's output pixels by stride phase.
   const ptr = planned(key, (M * T + M) * 4, (base) => {
-    const i32 = rt().heap.i32();
-    const ind = base >>> 2;
-    const out = ind + M * T;
-    const [pt, pl] = [pads[0][0], pads[1][0]];
-    let m = 0;
-    const emit = (n: number, oy: number, ox: number): void => {
-      for (let ky = 0; ky < KH; ky++) {
-        for (let kx = 0; kx < KW; kx++) {
-          let iy: number, ix: number;
-          if (transposed) {
-            // Output row oy receives from input row iy where oy = iy·s − pt + ky·d.
-            const ny = oy + pt - ky * d[0], nx = ox + pl - kx * d[1];
-            iy = ny % s[0] === 0 ? ny / s[0] : -1;
-            ix = nx % s[1] === 0 ? nx / s[1] : -1;
-          } else {
-            iy = oy * s[0] - pt + ky * d[0];
-            ix = ox * s[1] - pl + kx * d[1];
-          }
-          const inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
-          i32[ind + m * T + ky * KW + kx] = inside ? ((n * H + iy) * W + ix) * C * 4 : -1;
-        }
-      }
-      i32[out + m] = ((n * OH + oy) * OW + ox) * Cout * 4;
-      m++;
-    };
-    for (let n = 0; n < N; n++) {
-      if (!transposed) {
-        for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) emit(n, oy, ox);
-      } else {
-        // Group output pixels by stride phase, so the four rows of a GEMM tile share their live
-        // taps and the kernel skips the taps that fall in the stride's holes.
-        for (let py = 0; py < s[0]; py++) for (let px = 0; px < s[1]; px++) {
-          for (let oy = py; oy < OH; oy += s[0]) for (let ox = px; ox < OW; ox += s[1]) emit(n, oy, ox);
-        }
-      }
-    }
+    rt().kernels.conv_indirection_i32(base, base + M * T * 4, N, H, W, C, OH, OW, Cout, KH, KW, s[0], s[1], d[0], d[1], pads[0][0], pads[1][0], transposed ? 1 : 0);
   });
   return { M, T, ind: ptr, out: ptr + M * T * 4 };
 }
