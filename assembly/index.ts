@@ -5,7 +5,7 @@ export { heap_base, fill_f32, backend_id } from './memory';
 export { igemm_f32_4x8 } from './gemm/igemm';
 export { im2col_nhwc_f32 } from './gemm/im2col';
 export { conv_indirection_i32 } from './gemm/indirection';
-export { pack_gemm_f32 } from './gemm/pack';
+export { pack_gemm_f32, relayout_f32 } from './gemm/pack';
 export { conv2d_filter_grad_nhwc_f32_im2col, winograd_f23_band, winograd_f43_band, winograd_multiply, winograd_plane_bytes } from './gemm/tiles';
 export { conv2d_nhwc_f32_direct } from './conv-direct';
 export { gemm_tn_f32_4x8 } from './gemm/gemm-tn';

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, shutdown, tensor, tidy, type Backend } from '../src/index.ts';
-import { packGemm } from '../src/ops/pack.ts';
+import { packGemm, relayout } from '../src/ops/pack.ts';
 import { rt } from '../src/runtime/wasm.ts';
 import { rng } from './helpers.ts';
 
@@ -104,6 +104,28 @@ test('packGemm: a pack big enough to split over threads gives the same bits', as
       const got = new Uint32Array(rt().kernels.memory.buffer, ptr, want.length);
       for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) assert.unreachable(`${threads} threads: element ${i}`);
     });
+    shutdown();
+  }
+});
+
+test('relayout: [A, B, T] → [T, B, A] equals the JavaScript loop it replaced, NaN payloads kept, every build', async () => {
+  // The importer's loop (src/io/onnx/map.ts, transposeTaps), on the bits.
+  const reference = (w: Uint32Array, A: number, B: number, T: number): Uint32Array => {
+    const k = new Uint32Array(w.length);
+    for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) k[(t * B + b) * A + a] = w[(a * B + b) * T + t];
+    return k;
+  };
+  const r = rng(9);
+  for (const backend of ['relaxed-simd', 'simd', 'scalar'] as Backend[]) {
+    await init({ backend });
+    for (const [A, B, T] of [[1, 1, 1], [16, 3, 9], [17, 5, 9], [40, 1, 9], [33, 70, 1], [1000, 37, 1], [8, 8, 49], [0, 4, 9]]) {
+      const bits = new Uint32Array(A * B * T).map(() => (r() * 2 ** 32) >>> 0);
+      bits.forEach((_, i) => { if (i % 7 === 3) bits[i] = 0x7fa00001 + i; }); // NaNs with payloads
+      const got = new Uint32Array(relayout(new Float32Array(bits.buffer), A, B, T).buffer);
+      const want = reference(bits, A, B, T);
+      assert.is(got.length, want.length);
+      for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) assert.unreachable(`${backend} [${A}, ${B}, ${T}]: element ${i}: ${got[i].toString(16)} ≠ ${want[i].toString(16)}`);
+    }
     shutdown();
   }
 });

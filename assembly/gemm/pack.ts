@@ -1,5 +1,6 @@
-// Weight packing for the indirect GEMM (src/ops/pack.ts, packGemm): pure copies, so the packed
-// bits are the same as the JavaScript loop this replaced (tests/pack-gemm.test.ts compares them).
+// Weight packing for the indirect GEMM (src/ops/pack.ts, packGemm), and the ONNX importer's weight
+// relayout (relayout_f32, below): pure copies, so the bits are the same as the JavaScript loops
+// they replaced (tests/pack-gemm.test.ts compares them).
 //
 // Layout, per group and per block of 8 output columns: [bias 8][T taps][K rows][8 columns], the
 // bias row zero without a bias and every column past Nc zero. Column n of group g, tap t, row k
@@ -80,4 +81,28 @@ export function pack_gemm_f32(
   v128.store(dst, v128.shuffle<f64>(h45, h67, 0, 2), 80);
   v128.store(dst, v128.shuffle<f64>(h01, h23, 1, 3), 96);
   v128.store(dst, v128.shuffle<f64>(h45, h67, 1, 3), 112);
+}
+
+/**
+ * An importer's weight relayout (src/ops/pack.ts, relayout): dst[(t·B + b)·A + a] = src[(a·B + b)·T + t]
+ * — ONNX's [A, B, T] (conv [Cout, Cin/g, KH·KW]) to [T, B, A] (HWIO), or with T = 1 a plain A×B
+ * transpose (a Gemm's Bᵀ). Bit copies (NaN payloads kept), in tiles of 16 values of a: per b, 16
+ * runs of T contiguous floats read, T runs of 16 contiguous floats written.
+ */
+export function relayout_f32(src: usize, dst: usize, A: i32, B: i32, T: i32): void {
+  const BT = <usize>B * <usize>T, step = <usize>B * <usize>A << 2;
+  for (let a0 = 0; a0 < A; a0 += 16) {
+    const a1 = min(A, a0 + 16);
+    for (let b = 0; b < B; b++) {
+      for (let a = a0; a < a1; a++) {
+        let r = src + ((<usize>a * BT + <usize>b * <usize>T) << 2);
+        let d = dst + ((<usize>b * <usize>A + <usize>a) << 2);
+        for (let t = 0; t < T; t++) {
+          store<u32>(d, load<u32>(r));
+          r += 4;
+          d += step;
+        }
+      }
+    }
+  }
 }

@@ -9,6 +9,7 @@ import type { LayerType } from '../../layers/index.js';
 import { attrFloat, attrInt, attrInts, attrString, readers, type Graph, type Model, type Node, type NodeLayout, type Tensor, type ValueLayout } from './ir.js';
 import { resolveConvTransposePads, resolvePads, unsupported } from './passes/shapes.js';
 import { simdcnnShape } from './passes/layout.js';
+import { relayout } from '../../ops/pack.js';
 
 export interface LayerSpec {
   type: LayerType;
@@ -211,26 +212,6 @@ function spatial(node: Node, name: string, v: number[] | undefined, fallback: nu
 
 const padPairs = (p: number[]): [[number, number], [number, number]] => [[p[0], p[2]], [p[1], p[3]]];
 
-/**
- * ONNX [A, B, T] (T = KH·KW taps) → [T, B, A]: conv [Cout, Cin/g, ..] → [KH, KW, Cin/g, Cout],
- * ConvTranspose [Cin, Cout/g, ..] → [KH, KW, Cout/g, Cin]. Tiled over 16 values of a: per b, the
- * tile reads 16 runs of T contiguous floats and writes T runs of 16 contiguous floats.
- */
-function transposeTaps(W: Float32Array, A: number, B: number, T: number): Float32Array {
-  const k = new Float32Array(W.length);
-  const BT = B * T, BA = B * A;
-  for (let a0 = 0; a0 < A; a0 += 16) {
-    const a1 = Math.min(A, a0 + 16);
-    for (let b = 0; b < B; b++) {
-      for (let a = a0; a < a1; a++) {
-        let r = a * BT + b * T, d = b * A + a;
-        for (let t = 0; t < T; t++, d += BA) k[d] = W[r++];
-      }
-    }
-  }
-  return k;
-}
-
 function convSpec(node: Node, xs: number[], wt: Tensor, bias: Float32Array | null): Spec {
   if (xs.length !== 4) throw new ArgumentError(`${where(node)}: input of rank ${xs.length}; simdcnn imports 2-D convolutions (rank 4) only`);
   const W = floatTensor(node, wt);
@@ -243,14 +224,14 @@ function convSpec(node: Node, xs: number[], wt: Tensor, bias: Float32Array | nul
   if (node.opType === 'ConvTranspose') {
     // ONNX [Cin, Cout/g, KH, KW] → simdcnn [KH, KW, Cout/g, Cin].
     const { pads, outputPadding } = resolveConvTransposePads(node, xs.slice(2), [KH, KW], strides, dil);
-    const k = transposeTaps(W, A, B, KH * KW);
+    const k = relayout(W, A, B, KH * KW);
     return ['conv2dTranspose', {
       filters: B * group, kernelSize: [KH, KW], strides, padding: padPairs(pads), outputPadding, dilationRate: dil, groups: group, useBias: !!bias,
     }, weights(k)];
   }
   // ONNX [Cout, Cin/g, KH, KW] → simdcnn [KH, KW, Cin/g, Cout] (depthwise: [KH, KW, 1, C·dm], the same formula).
   const pads = resolvePads(node, xs.slice(2), [KH, KW], strides, dil);
-  const k = transposeTaps(W, A, B, KH * KW);
+  const k = relayout(W, A, B, KH * KW);
   const common = { kernelSize: [KH, KW], strides, padding: padPairs(pads), dilationRate: dil, useBias: !!bias };
   if (group > 1 && group === Cin && B === 1) return ['depthwiseConv2d', { ...common, depthMultiplier: A / Cin }, weights(k)];
   return ['conv2d', { filters: A, ...common, ...(group > 1 ? { groups: group } : {}) }, weights(k)];
@@ -266,9 +247,11 @@ function denseSpec(node: Node, xs: number[], bt: Tensor, ct: Tensor | null, rows
   const alpha = gemm ? attrFloat(node, 'alpha', 1) : 1, beta = gemm ? attrFloat(node, 'beta', 1) : 1;
   const K = transB ? bt.dims[1] : bt.dims[0], U = transB ? bt.dims[0] : bt.dims[1];
   if (K !== xs[1]) throw new ArgumentError(`${where(node)}: weights [${bt.dims}] do not fit input features ${xs[1]}`);
-  const kernel = new Float32Array(K * U);
-  // Row r of the kernel is row rows[r] of B (or of Bᵀ, read in tiles of 16 columns of B).
-  for (let u0 = 0; u0 < U; u0 += transB ? 16 : U) {
+  // Row r of the kernel is row rows[r] of B (or of Bᵀ, read in tiles of 16 columns of B); a plain
+  // Bᵀ (PyTorch's Linear) is one wasm relayout.
+  const plainT = transB && !rows && alpha === 1;
+  const kernel = plainT ? relayout(Bm, U, K, 1) : new Float32Array(K * U);
+  for (let u0 = 0; u0 < U && !plainT; u0 += transB ? 16 : U) {
     const u1 = transB ? Math.min(U, u0 + 16) : U;
     for (let r = 0; r < K; r++) {
       const src = rows ? rows[r] : r;
