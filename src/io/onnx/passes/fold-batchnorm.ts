@@ -13,6 +13,19 @@ function floatInit(graph: Graph, name: string | undefined): Tensor | null {
   return t && t.dtype === 'float32' ? t : null;
 }
 
+/**
+ * dst[at] = src[at] · scale[r] over consecutive runs r of `len` floats. Its own small function: V8
+ * optimises it after a call or two, where the same loop inside foldBatchNorm's walk of the graph
+ * ran mostly unoptimised (each on-stack optimisation fell back at the next node: 19 ns a float,
+ * 42 ms of MobileNetV2's load).
+ */
+function scaleRuns(src: Float32Array, dst: Float32Array, scale: Float64Array, len: number): void {
+  for (let r = 0, at = 0; r < scale.length; r++) {
+    const s = scale[r];
+    for (const end = at + len; at < end; at++) dst[at] = src[at] * s;
+  }
+}
+
 /** Fold BatchNormalization nodes into preceding convolutions in place; returns how many were folded. */
 export function foldBatchNorm(graph: Graph): number {
   const read = readers(graph);
@@ -53,21 +66,13 @@ export function foldBatchNorm(graph: Graph): number {
     const inner = w.dims.slice(2).reduce((a, d) => a * d, 1);
     if (!transposed) {
       // W [M, C/g, kH, kW]: output channel m is the outermost axis.
-      const per = wd.length / channels;
-      for (let m = 0, at = 0; m < channels; m++) {
-        const s = scale[m];
-        for (const end = at + per; at < end; at++) folded[at] = wd[at] * s;
-      }
+      scaleRuns(wd, folded, scale, wd.length / channels);
     } else {
       // W [C, M/g, kH, kW]: input channel ci (group ci / (C/g)) and j give output channel g·(M/g) + j.
       const cin = w.dims[0], mg = w.dims[1], cg = cin / group;
-      for (let ci = 0, at = 0; ci < cin; ci++) {
-        const g = Math.floor(ci / cg);
-        for (let j = 0; j < mg; j++) {
-          const s = scale[g * mg + j];
-          for (const end = at + inner; at < end; at++) folded[at] = wd[at] * s;
-        }
-      }
+      const runScale = new Float64Array(cin * mg);
+      for (let ci = 0; ci < cin; ci++) for (let j = 0; j < mg; j++) runScale[ci * mg + j] = scale[Math.floor(ci / cg) * mg + j];
+      scaleRuns(wd, folded, runScale, inner);
     }
     const bias = new Float32Array(channels);
     const bd = b ? b.data : null, md = mean.data, betad = beta.data;
