@@ -113,8 +113,15 @@ function dequantize(src: Uint8Array, bits: 8 | 16, scale: number, min: number): 
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Little-endian float32 bytes → an array: one byte copy where the platform is little-endian (all bits kept). */
 function decodeFloat32(src: Uint8Array): Float32Array {
   const out = new Float32Array(src.length / 4);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(out.buffer).set(src);
+    return out;
+  }
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
   return out;
